@@ -1,0 +1,32 @@
+package sesame
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"fmt"
+)
+
+// Key purposes derived from the root secret. Each purpose gets its own key,
+// so that a key leaked or misused in one place reveals nothing of another.
+const (
+	PurposeCodeMAC        = "sesame/v1/email-code-mac"
+	PurposeFakeSalt       = "sesame/v1/scram-fake-salt"
+	PurposeFakeCredential = "sesame/v1/webauthn-fake-credential"
+	PurposeKeyEncryption  = "sesame/v1/signing-key-encryption"
+)
+
+// RootSecret is the installation's root secret, from which every purpose key
+// is derived with HKDF-SHA-256 (RFC 5869).
+type RootSecret []byte
+
+// MinRootSecretLength is the shortest root secret accepted, in bytes.
+const MinRootSecretLength = 32
+
+// Key returns the 32-byte key for purpose.
+func (s RootSecret) Key(purpose string) []byte {
+	k, err := hkdf.Key(sha256.New, s, nil, purpose, 32)
+	if err != nil { // only for lengths beyond 255*32 bytes
+		panic(fmt.Sprintf("hkdf: %v", err))
+	}
+	return k
+}

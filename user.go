@@ -1,0 +1,37 @@
+package sesame
+
+import "time"
+
+// User is an account. Email is stored normalised (see NormalizeEmail).
+type User struct {
+	ID    string
+	Email string
+	// WebAuthnHandle is the WebAuthn user handle: 32 random bytes that carry
+	// no personal data (WebAuthn L3 §14.6.1).
+	WebAuthnHandle []byte
+	CreatedAt      time.Time
+	DisabledAt     *time.Time
+}
+
+// Session is one sign-in: the family of refresh tokens that descends from
+// it, and the facts access tokens carry about it.
+type Session struct {
+	ID         string
+	UserID     string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	// ExpiresAt is the absolute end; rotation never moves it.
+	ExpiresAt time.Time
+	// AuthTime is when the user last proved a factor for this session.
+	AuthTime  time.Time
+	AMR       []string
+	UserAgent string
+	IP        string
+	RevokedAt *time.Time
+}
+
+// Client describes who made a request, for sessions and audit records.
+type Client struct {
+	IP        string
+	UserAgent string
+}
