@@ -76,3 +76,7 @@ func ErrorMessage(err error) string {
 
 // ErrNotFound is returned by stores when a row does not exist.
 var ErrNotFound = &Error{Code: ENotFound, Message: "Not found."}
+
+// ErrRefreshReused is returned when a refresh token that was already
+// rotated comes back: its whole family has been revoked (RFC 9700 §4.14.2).
+var ErrRefreshReused = &Error{Code: EUnauthorized, Message: "Your session has ended. Sign in again."}

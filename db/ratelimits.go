@@ -1,0 +1,45 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Hit counts one event against key in the fixed window that starts at
+// windowStart and returns the count so far, the new event included. One
+// upsert, so instances sharing the database share the count.
+func (db *DB) Hit(ctx context.Context, key string, windowStart time.Time, window time.Duration) (int, error) {
+	var n int
+	err := db.writeRow(ctx, `INSERT INTO rate_limits (key, window_start, count, expires_at) VALUES (?, ?, 1, ?)
+		ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + 1
+		RETURNING count`, key, ms(windowStart), ms(windowStart.Add(window))).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("rate limit hit: %w", db.wrap(err))
+	}
+	return n, nil
+}
+
+// Sweep deletes rows that can no longer matter: email flows, rate-limit
+// windows and used refresh tokens past their use, and sessions past their
+// end. keep is how long spent rows are kept for replay detection and audit.
+func (db *DB) Sweep(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
+	cut := ms(now.Add(-keep))
+	var total int64
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`DELETE FROM email_flows WHERE expires_at < ?`, []any{cut}},
+		{`DELETE FROM rate_limits WHERE expires_at < ?`, []any{ms(now)}},
+		{`DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?`, []any{cut, cut}},
+	} {
+		res, err := db.exec(ctx, q.sql, q.args...)
+		if err != nil {
+			return total, fmt.Errorf("sweep: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}

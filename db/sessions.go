@@ -1,0 +1,155 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+)
+
+const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, auth_time, amr, user_agent, ip, revoked_at`
+
+func scanSession(row interface{ Scan(...any) error }) (sesame.Session, error) {
+	var s sesame.Session
+	var created, used, expires, authTime int64
+	var amr string
+	var revoked sql.NullInt64
+	if err := row.Scan(&s.ID, &s.UserID, &created, &used, &expires, &authTime, &amr, &s.UserAgent, &s.IP, &revoked); err != nil {
+		return sesame.Session{}, err
+	}
+	s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.AuthTime = fromMS(created), fromMS(used), fromMS(expires), fromMS(authTime)
+	s.AMR, s.RevokedAt = strings.Fields(amr), nullMS(revoked)
+	return s, nil
+}
+
+// CreateSession stores s with its first refresh token.
+func (db *DB) CreateSession(ctx context.Context, s sesame.Session, refreshHash []byte) error {
+	return db.tx(ctx, func(t *txn) error {
+		if _, err := t.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+			s.ID, s.UserID, ms(s.CreatedAt), ms(s.LastUsedAt), ms(s.ExpiresAt), ms(s.AuthTime),
+			strings.Join(s.AMR, " "), s.UserAgent, s.IP); err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`,
+			refreshHash, s.ID, ms(s.CreatedAt)); err != nil {
+			return fmt.Errorf("insert refresh token: %w", err)
+		}
+		return nil
+	})
+}
+
+// SessionByID returns the session id, or sesame.ErrNotFound.
+func (db *DB) SessionByID(ctx context.Context, id string) (sesame.Session, error) {
+	s, err := scanSession(db.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	if err != nil {
+		return s, fmt.Errorf("session: %w", db.wrap(err))
+	}
+	return s, nil
+}
+
+// UseRefreshToken marks the unused refresh token hash used and returns its
+// session id. A token that exists but was already used is a replay: its
+// session is revoked in the same transaction and sesame.ErrRefreshReused is
+// returned with the session id. An unknown token is sesame.ErrNotFound.
+func (db *DB) UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (string, error) {
+	var sessionID string
+	var reused bool
+	err := db.tx(ctx, func(t *txn) error {
+		err := t.queryRow(ctx, `UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL
+			RETURNING session_id`, ms(now), hash).Scan(&sessionID)
+		if err != sql.ErrNoRows {
+			return err
+		}
+		if err := t.queryRow(ctx, `SELECT session_id FROM refresh_tokens WHERE hash = ?`, hash).Scan(&sessionID); err != nil {
+			return err // sql.ErrNoRows: never issued, or swept
+		}
+		if _, err := t.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, ms(now), sessionID); err != nil {
+			return err
+		}
+		reused = true // commit the revocation, then report the replay
+		return nil
+	})
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("use refresh token: %w", err)
+	case reused:
+		return sessionID, sesame.ErrRefreshReused
+	}
+	return sessionID, nil
+}
+
+// ContinueSession adds the successor refresh token to a live session and
+// marks the session used; sesame.ErrNotFound if the session was revoked
+// meanwhile.
+func (db *DB) ContinueSession(ctx context.Context, sessionID string, refreshHash []byte, now time.Time) error {
+	return db.tx(ctx, func(t *txn) error {
+		res, err := t.exec(ctx, `UPDATE sessions SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL`, ms(now), sessionID)
+		if err != nil {
+			return fmt.Errorf("touch session: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return sesame.ErrNotFound
+		}
+		if _, err := t.exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`,
+			refreshHash, sessionID, ms(now)); err != nil {
+			return fmt.Errorf("insert refresh token: %w", err)
+		}
+		return nil
+	})
+}
+
+// SessionIDByRefreshToken returns the session a refresh token belongs to.
+func (db *DB) SessionIDByRefreshToken(ctx context.Context, hash []byte) (string, error) {
+	var id string
+	if err := db.queryRow(ctx, `SELECT session_id FROM refresh_tokens WHERE hash = ?`, hash).Scan(&id); err != nil {
+		return "", fmt.Errorf("session by refresh token: %w", db.wrap(err))
+	}
+	return id, nil
+}
+
+// RevokeSession ends the session id of userID; sesame.ErrNotFound if the
+// user has no such live session.
+func (db *DB) RevokeSession(ctx context.Context, userID, id string, now time.Time) error {
+	res, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`, ms(now), id, userID)
+	if err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return sesame.ErrNotFound
+	}
+	return nil
+}
+
+// RevokeUserSessions ends every live session of userID and returns how many.
+func (db *DB) RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int, error) {
+	res, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, ms(now), userID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke user sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// UserSessions lists userID's sessions that are neither revoked nor past
+// their absolute end or idleSince, most recently used first.
+func (db *DB) UserSessions(ctx context.Context, userID string, now, idleSince time.Time) ([]sesame.Session, error) {
+	rows, err := db.query(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND last_used_at > ?
+		ORDER BY last_used_at DESC, id`, userID, ms(now), ms(idleSince))
+	if err != nil {
+		return nil, fmt.Errorf("user sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []sesame.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("user sessions: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, db.wrap(rows.Err())
+}

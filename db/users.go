@@ -1,0 +1,58 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/sesame-auth/sesame"
+)
+
+const userColumns = `id, email, webauthn_handle, created_at, disabled_at`
+
+func scanUser(row interface{ Scan(...any) error }) (sesame.User, error) {
+	var u sesame.User
+	var created int64
+	var disabled sql.NullInt64
+	if err := row.Scan(&u.ID, &u.Email, &u.WebAuthnHandle, &created, &disabled); err != nil {
+		return sesame.User{}, err
+	}
+	u.CreatedAt, u.DisabledAt = fromMS(created), nullMS(disabled)
+	return u, nil
+}
+
+// UserByID returns the user with id, or sesame.ErrNotFound.
+func (db *DB) UserByID(ctx context.Context, id string) (sesame.User, error) {
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	if err != nil {
+		return u, fmt.Errorf("user by id: %w", db.wrap(err))
+	}
+	return u, nil
+}
+
+// UserByEmail returns the user with the normalised address email, or
+// sesame.ErrNotFound.
+func (db *DB) UserByEmail(ctx context.Context, email string) (sesame.User, error) {
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+	if err != nil {
+		return u, fmt.Errorf("user by email: %w", db.wrap(err))
+	}
+	return u, nil
+}
+
+// EnsureUser creates u unless a user with its email exists, and returns the
+// user stored under that email either way. Two flows completing at once for
+// a new address therefore end in one account.
+func (db *DB) EnsureUser(ctx context.Context, u sesame.User) (sesame.User, bool, error) {
+	res, err := db.exec(ctx, `INSERT INTO users (id, email, webauthn_handle, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (email) DO NOTHING`, u.ID, u.Email, u.WebAuthnHandle, ms(u.CreatedAt))
+	if err != nil {
+		return sesame.User{}, false, fmt.Errorf("ensure user: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	stored, err := scanUser(db.writeRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, u.Email))
+	if err != nil {
+		return sesame.User{}, false, fmt.Errorf("ensure user: %w", db.wrap(err))
+	}
+	return stored, n == 1, nil
+}
