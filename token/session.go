@@ -1,0 +1,197 @@
+package token
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+)
+
+// SessionStore is the storage sessions and their refresh-token families
+// need; db.DB implements it.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s sesame.Session, refreshHash []byte) error
+	SessionByID(ctx context.Context, id string) (sesame.Session, error)
+	UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (string, error)
+	ContinueSession(ctx context.Context, sessionID string, refreshHash []byte, now time.Time) error
+	SessionIDByRefreshToken(ctx context.Context, hash []byte) (string, error)
+	RevokeSession(ctx context.Context, userID, id string, now time.Time) error
+	RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int, error)
+	UserSessions(ctx context.Context, userID string, now, idleSince time.Time) ([]sesame.Session, error)
+}
+
+// Session lifetimes of SECURITY.md rule 31.
+const (
+	DefaultSessionMaxAge      = 30 * 24 * time.Hour
+	DefaultSessionIdleTimeout = 7 * 24 * time.Hour
+)
+
+// SessionsConfig configures Sessions.
+type SessionsConfig struct {
+	Store SessionStore
+	// MaxAge is the absolute lifetime from sign-in; rotation never extends it.
+	MaxAge time.Duration
+	// IdleTimeout ends a session not refreshed for this long.
+	IdleTimeout time.Duration
+	Now         func() time.Time
+}
+
+// Sessions starts, rotates and ends sessions. It is safe for concurrent use.
+type Sessions struct {
+	cfg SessionsConfig
+}
+
+// NewSessions returns Sessions, filling in defaults.
+func NewSessions(cfg SessionsConfig) *Sessions {
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = DefaultSessionMaxAge
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultSessionIdleTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Sessions{cfg: cfg}
+}
+
+// errSessionEnded is the one answer for every refresh that cannot continue.
+var errSessionEnded = sesame.Errorf(sesame.EUnauthorized, "Your session has ended. Sign in again.")
+
+// Start records a new sign-in of userID and returns it with its first
+// refresh token.
+func (s *Sessions) Start(ctx context.Context, userID string, amr []string, c sesame.Client) (sesame.Session, string, error) {
+	now := s.cfg.Now()
+	sess := sesame.Session{
+		ID: sesame.NewID(), UserID: userID, CreatedAt: now, LastUsedAt: now,
+		ExpiresAt: now.Add(s.cfg.MaxAge), AuthTime: now, AMR: amr,
+		UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
+	}
+	refresh := sesame.NewToken()
+	if err := s.cfg.Store.CreateSession(ctx, sess, hashRefresh(refresh)); err != nil {
+		return sesame.Session{}, "", fmt.Errorf("start session: %w", err)
+	}
+	return sess, refresh, nil
+}
+
+// Refresh spends refresh and returns its session with the successor token.
+// A token that was already spent revokes its whole family and returns
+// sesame.ErrRefreshReused with the session, so the caller can tell the user
+// (RFC 9700 §4.14.2).
+func (s *Sessions) Refresh(ctx context.Context, refresh string) (sesame.Session, string, error) {
+	hash, ok := parseRefresh(refresh)
+	if !ok {
+		return sesame.Session{}, "", errSessionEnded
+	}
+	now := s.cfg.Now()
+	id, err := s.cfg.Store.UseRefreshToken(ctx, hash, now)
+	switch {
+	case errors.Is(err, sesame.ErrRefreshReused):
+		sess, lerr := s.cfg.Store.SessionByID(ctx, id)
+		if lerr != nil {
+			return sesame.Session{}, "", errors.Join(err, lerr)
+		}
+		return sess, "", err
+	case errors.Is(err, sesame.ErrNotFound):
+		return sesame.Session{}, "", errSessionEnded
+	case err != nil:
+		return sesame.Session{}, "", fmt.Errorf("refresh: %w", err)
+	}
+	sess, err := s.cfg.Store.SessionByID(ctx, id)
+	if err != nil {
+		return sesame.Session{}, "", fmt.Errorf("refresh: %w", err)
+	}
+	if !s.live(sess, now) {
+		return sesame.Session{}, "", errSessionEnded
+	}
+	next := sesame.NewToken()
+	if err := s.cfg.Store.ContinueSession(ctx, id, hashRefresh(next), now); errors.Is(err, sesame.ErrNotFound) {
+		return sesame.Session{}, "", errSessionEnded
+	} else if err != nil {
+		return sesame.Session{}, "", fmt.Errorf("refresh: %w", err)
+	}
+	sess.LastUsedAt = now
+	return sess, next, nil
+}
+
+// Get returns the session id if it is still live.
+func (s *Sessions) Get(ctx context.Context, id string) (sesame.Session, error) {
+	sess, err := s.cfg.Store.SessionByID(ctx, id)
+	if errors.Is(err, sesame.ErrNotFound) || (err == nil && !s.live(sess, s.cfg.Now())) {
+		return sesame.Session{}, errSessionEnded
+	} else if err != nil {
+		return sesame.Session{}, fmt.Errorf("get session: %w", err)
+	}
+	return sess, nil
+}
+
+// EndByRefresh ends the session refresh belongs to. An unknown token is
+// not an error: logging out twice is fine.
+func (s *Sessions) EndByRefresh(ctx context.Context, refresh string) error {
+	hash, ok := parseRefresh(refresh)
+	if !ok {
+		return nil
+	}
+	id, err := s.cfg.Store.SessionIDByRefreshToken(ctx, hash)
+	if errors.Is(err, sesame.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	sess, err := s.cfg.Store.SessionByID(ctx, id)
+	if err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return s.End(ctx, sess.UserID, id)
+}
+
+// End revokes userID's session id. Ending an already ended session of the
+// user is not an error; a session of someone else is not found.
+func (s *Sessions) End(ctx context.Context, userID, id string) error {
+	err := s.cfg.Store.RevokeSession(ctx, userID, id, s.cfg.Now())
+	if errors.Is(err, sesame.ErrNotFound) {
+		if sess, lerr := s.cfg.Store.SessionByID(ctx, id); lerr == nil && sess.UserID == userID {
+			return nil
+		}
+		return sesame.Errorf(sesame.ENotFound, "No such session.")
+	}
+	return err
+}
+
+// EndAll revokes every session of userID.
+func (s *Sessions) EndAll(ctx context.Context, userID string) (int, error) {
+	return s.cfg.Store.RevokeUserSessions(ctx, userID, s.cfg.Now())
+}
+
+// List returns userID's live sessions, most recently used first.
+func (s *Sessions) List(ctx context.Context, userID string) ([]sesame.Session, error) {
+	now := s.cfg.Now()
+	return s.cfg.Store.UserSessions(ctx, userID, now, now.Add(-s.cfg.IdleTimeout))
+}
+
+func (s *Sessions) live(sess sesame.Session, now time.Time) bool {
+	return sess.RevokedAt == nil && now.Before(sess.ExpiresAt) && now.Before(sess.LastUsedAt.Add(s.cfg.IdleTimeout))
+}
+
+func hashRefresh(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func parseRefresh(token string) ([]byte, bool) {
+	if b, err := base64.RawURLEncoding.DecodeString(token); err != nil || len(b) != 32 {
+		return nil, false
+	}
+	return hashRefresh(token), true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
