@@ -1,0 +1,183 @@
+package mail
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+	"unicode"
+)
+
+// templateFS holds one .txt and one .html file per message. The .txt file
+// also defines the subject; layout.txt and layout.html hold what messages
+// share.
+//
+//go:embed templates
+var templateFS embed.FS
+
+// templates maps a message name ("signin", "notice_passkey_added") to its
+// parsed parts. It is filled once when the package loads and only read
+// after; templates are safe for concurrent use.
+var templates = mustParseTemplates()
+
+type messageTemplate struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template
+}
+
+func mustParseTemplates() map[string]messageTemplate {
+	names := []string{"signin", "mfacode"}
+	for _, k := range noticeKinds {
+		names = append(names, "notice_"+string(k))
+	}
+	out := make(map[string]messageTemplate, len(names))
+	for _, name := range names {
+		text := texttemplate.Must(texttemplate.New(name+".txt").Option("missingkey=error").
+			ParseFS(templateFS, "templates/layout.txt", "templates/"+name+".txt"))
+		html := htmltemplate.Must(htmltemplate.New("layout.html").Option("missingkey=error").
+			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		out[name] = messageTemplate{text: text, html: html}
+	}
+	return out
+}
+
+// render executes the message called name on data. Execution fails only on
+// a bug in a template (every one is rendered by the tests), so it panics.
+func render(name, to string, data any) Message {
+	t, ok := templates[name]
+	if !ok {
+		panic(fmt.Sprintf("mail: no template %q", name))
+	}
+	var subject, text, html bytes.Buffer
+	if err := t.text.ExecuteTemplate(&subject, "subject", data); err != nil {
+		panic(fmt.Sprintf("mail: render %s subject: %v", name, err))
+	}
+	if err := t.text.ExecuteTemplate(&text, name+".txt", data); err != nil {
+		panic(fmt.Sprintf("mail: render %s text: %v", name, err))
+	}
+	if err := t.html.ExecuteTemplate(&html, "layout.html", data); err != nil {
+		panic(fmt.Sprintf("mail: render %s html: %v", name, err))
+	}
+	return Message{
+		To:      to,
+		Subject: strings.Join(strings.Fields(subject.String()), " "),
+		Text:    tidy(text.String()),
+		HTML:    tidy(html.String()),
+	}
+}
+
+// tidy drops the blank lines that conditional template blocks leave: no
+// more than one blank line in a row, none at the ends.
+func tidy(s string) string {
+	lines := strings.Split(s, "\n")
+	out := lines[:0]
+	blank := true // drops leading blank lines
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			l = ""
+		}
+		if l == "" && blank {
+			continue
+		}
+		blank = l == ""
+		out = append(out, l)
+	}
+	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
+}
+
+// SignInData fills the sign-in email.
+type SignInData struct {
+	To string
+	// Link is the full sign-in link, <public URL>/auth/link#t=<token>, built
+	// from the configured public URL (SECURITY rules 14 and 15).
+	Link string
+	// Code is the 6-digit code for signing in on another device.
+	Code             string
+	ExpiresInMinutes int
+	// IsNewAccount words the email as finishing sign-up.
+	IsNewAccount bool
+}
+
+// SignIn renders the email that carries a sign-in link and code.
+func SignIn(data SignInData) Message {
+	return render("signin", data.To, data)
+}
+
+// MFACode renders the email that carries the second-factor code sent after a
+// correct password.
+func MFACode(to, code string, minutes int) Message {
+	return render("mfacode", to, struct {
+		Code             string
+		ExpiresInMinutes int
+	}{code, minutes})
+}
+
+// NoticeKind names a security notice sent to a user (SECURITY rule 40).
+type NoticeKind string
+
+// The notices Sesame sends.
+const (
+	NoticePasskeyAdded       NoticeKind = "passkey_added"        // uses NoticeData.PasskeyName
+	NoticePasswordSet        NoticeKind = "password_set"         // a first password
+	NoticePasswordChanged    NoticeKind = "password_changed"     // a password replaced
+	NoticePasswordRemoved    NoticeKind = "password_removed"     //
+	NoticeRefreshTokenReused NoticeKind = "refresh_token_reused" // possible theft; the session was ended
+	NoticeNewDevice          NoticeKind = "new_device"           // a sign-in from a new device
+)
+
+var noticeKinds = []NoticeKind{
+	NoticePasskeyAdded, NoticePasswordSet, NoticePasswordChanged,
+	NoticePasswordRemoved, NoticeRefreshTokenReused, NoticeNewDevice,
+}
+
+// NoticeData fills a notice. Every field is optional.
+type NoticeData struct {
+	PasskeyName string    // the name the user gave the passkey
+	Device      string    // a short description such as "Firefox on Linux"
+	IP          string    // where the request came from
+	Time        time.Time // when it happened; shown in UTC
+	// AccountURL links to the account page, built from the configured
+	// public URL (SECURITY rule 15).
+	AccountURL string
+}
+
+// noticeView is what notice templates see: user-supplied strings cleaned,
+// the time formatted.
+type noticeView struct {
+	PasskeyName, Device, IP, When, AccountURL string
+}
+
+// Notice renders a security notice of the given kind. It panics on a kind
+// not declared above, a programming error.
+func Notice(to string, kind NoticeKind, d NoticeData) Message {
+	v := noticeView{
+		PasskeyName: clean(d.PasskeyName, 64),
+		Device:      clean(d.Device, 100),
+		IP:          clean(d.IP, 64),
+		AccountURL:  d.AccountURL,
+	}
+	if !d.Time.IsZero() {
+		v.When = d.Time.UTC().Format("Mon, 2 Jan 2006 15:04 UTC")
+	}
+	return render("notice_"+string(kind), to, v)
+}
+
+// clean turns control characters (line breaks included) into spaces and
+// cuts s to at most n runes, so a passkey name or user agent cannot add
+// lines to a notice.
+func clean(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,167 @@
+package mail
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sesame-auth/sesame/internal/testsmtp"
+)
+
+const (
+	testLink = "https://sesame.example/auth/link#t=Zm9vYmFy_-baz"
+	testCode = "042917"
+)
+
+func TestSignInCarriesLinkAndCode(t *testing.T) {
+	tests := []struct {
+		name        string
+		newAccount  bool
+		wantSubject string
+		wantWord    string
+	}{
+		{"existing account", false, "Sign in to Sesame", "To sign in"},
+		{"new account", true, "Finish creating your Sesame account", "create your account"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := SignIn(SignInData{To: "alice@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15, IsNewAccount: tt.newAccount})
+			if m.To != "alice@example.com" || m.Subject != tt.wantSubject {
+				t.Errorf("SignIn() To, Subject = %q, %q; want %q, %q", m.To, m.Subject, "alice@example.com", tt.wantSubject)
+			}
+			for part, body := range map[string]string{"Text": m.Text, "HTML": m.HTML} {
+				for _, want := range []string{testLink, testCode, "15 minutes", "ignore this email", tt.wantWord} {
+					if !strings.Contains(body, want) {
+						t.Errorf("SignIn().%s does not contain %q:\n%s", part, want, body)
+					}
+				}
+			}
+			if got := testsmtp.ExtractCode(m.Text); got != testCode {
+				t.Errorf("ExtractCode(Text) = %q; want %q", got, testCode)
+			}
+			if got := testsmtp.ExtractLinkToken(m.Text); got != "Zm9vYmFy_-baz" {
+				t.Errorf("ExtractLinkToken(Text) = %q; want %q", got, "Zm9vYmFy_-baz")
+			}
+			if !strings.Contains(m.HTML, `href="`+testLink+`"`) {
+				t.Errorf("SignIn().HTML has no link to %q:\n%s", testLink, m.HTML)
+			}
+		})
+	}
+}
+
+func TestMFACode(t *testing.T) {
+	m := MFACode("bob@example.com", testCode, 10)
+	if m.To != "bob@example.com" || m.Subject != "Your Sesame verification code" {
+		t.Errorf("MFACode() To, Subject = %q, %q", m.To, m.Subject)
+	}
+	for part, body := range map[string]string{"Text": m.Text, "HTML": m.HTML} {
+		for _, want := range []string{testCode, "10 minutes"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("MFACode().%s does not contain %q:\n%s", part, want, body)
+			}
+		}
+	}
+	if got := testsmtp.ExtractCode(m.Text); got != testCode {
+		t.Errorf("ExtractCode(Text) = %q; want %q", got, testCode)
+	}
+}
+
+func TestNotices(t *testing.T) {
+	when := time.Date(2026, 3, 4, 5, 6, 0, 0, time.FixedZone("CET", 3600))
+	d := NoticeData{PasskeyName: "YubiKey 5", Device: "Firefox on Linux", IP: "192.0.2.7", Time: when, AccountURL: "https://sesame.example/account"}
+	tests := []struct {
+		kind    NoticeKind
+		subject string
+		want    []string
+	}{
+		{NoticePasskeyAdded, "A passkey was added to your Sesame account", []string{"YubiKey 5"}},
+		{NoticePasswordSet, "A password was set on your Sesame account", []string{"password was set"}},
+		{NoticePasswordChanged, "Your Sesame password was changed", []string{"was changed"}},
+		{NoticePasswordRemoved, "The password was removed from your Sesame account", []string{"removed"}},
+		{NoticeRefreshTokenReused, "We ended a Sesame session to protect your account", []string{"used twice", "ended that session"}},
+		{NoticeNewDevice, "New sign-in to your Sesame account", []string{"new device", "Firefox on Linux"}},
+	}
+	if len(tests) != len(noticeKinds) {
+		t.Fatalf("%d kinds tested; want all %d", len(tests), len(noticeKinds))
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			m := Notice("carol@example.com", tt.kind, d)
+			if m.To != "carol@example.com" || m.Subject != tt.subject {
+				t.Errorf("Notice(%s) To, Subject = %q, %q; want %q, %q", tt.kind, m.To, m.Subject, "carol@example.com", tt.subject)
+			}
+			want := append(tt.want, "Wed, 4 Mar 2026 04:06 UTC", "192.0.2.7", "https://sesame.example/account")
+			for part, body := range map[string]string{"Text": m.Text, "HTML": m.HTML} {
+				for _, w := range want {
+					if !strings.Contains(body, w) {
+						t.Errorf("Notice(%s).%s does not contain %q:\n%s", tt.kind, part, w, body)
+					}
+				}
+			}
+			// With no details, the message still reads cleanly.
+			bare := Notice("carol@example.com", tt.kind, NoticeData{})
+			if strings.Contains(bare.Text, "\n\n\n") || strings.Contains(bare.Text, "When:") {
+				t.Errorf("Notice(%s, no data).Text:\n%s", tt.kind, bare.Text)
+			}
+		})
+	}
+}
+
+func TestNoticeUnknownKindPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("Notice(unknown kind) did not panic")
+		}
+	}()
+	Notice("a@example.com", NoticeKind("nope"), NoticeData{})
+}
+
+func TestTemplatesEscapeHTML(t *testing.T) {
+	const evil = `<img src=x onerror="alert(1)">`
+	tests := []struct {
+		name string
+		m    Message
+	}{
+		{"passkey name", Notice("a@example.com", NoticePasskeyAdded, NoticeData{PasskeyName: evil})},
+		{"device", Notice("a@example.com", NoticeNewDevice, NoticeData{Device: evil})},
+		{"code", MFACode("a@example.com", evil, 5)},
+		{"link", SignIn(SignInData{To: "a@example.com", Link: "https://sesame.example/auth/link#t=" + evil, Code: evil, ExpiresInMinutes: 15})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if strings.Contains(tt.m.HTML, "<img") || strings.Contains(tt.m.HTML, `onerror="`) {
+				t.Errorf("HTML holds the markup unescaped:\n%s", tt.m.HTML)
+			}
+			if !strings.Contains(tt.m.HTML, "&lt;img") {
+				t.Errorf("HTML lacks the escaped markup:\n%s", tt.m.HTML)
+			}
+		})
+	}
+
+	m := SignIn(SignInData{To: "a@example.com", Link: "javascript:alert(1)", Code: testCode, ExpiresInMinutes: 15})
+	if strings.Contains(m.HTML, `href="javascript:`) {
+		t.Errorf("HTML links to a javascript: URL:\n%s", m.HTML)
+	}
+}
+
+func TestNoticeCleansUserText(t *testing.T) {
+	m := Notice("a@example.com", NoticePasskeyAdded, NoticeData{PasskeyName: "Key\r\nBcc: x\tLaptop" + strings.Repeat("z", 100)})
+	line := strings.SplitN(m.Text, "\n", 2)[0]
+	if !strings.HasPrefix(line, `A passkey named "Key  Bcc: x Laptop`) || !strings.Contains(line, "zzz…") {
+		t.Errorf("first line = %q; want the name on one line, cut short", line)
+	}
+}
+
+func TestSubjectsCarryNoSecret(t *testing.T) {
+	// Outbox and Queue log subjects, so a subject must never hold a code or
+	// link (SECURITY rule 39).
+	msgs := []Message{
+		SignIn(SignInData{To: "a@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15}),
+		MFACode("a@example.com", testCode, 5),
+	}
+	for _, m := range msgs {
+		if strings.Contains(m.Subject, testCode) || strings.Contains(m.Subject, "Zm9v") {
+			t.Errorf("Subject %q carries a secret", m.Subject)
+		}
+	}
+}
