@@ -87,4 +87,3 @@ func open(t testing.TB, url string) *db.DB {
 	}
 	return d
 }
-

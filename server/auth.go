@@ -1,0 +1,45 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/token"
+)
+
+const claimsKey = "sesame.claims"
+
+// bearer returns the token of an "Authorization: Bearer" header, or "".
+func bearer(c *fiber.Ctx) string {
+	h := c.Get(fiber.HeaderAuthorization)
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// requireAuth admits requests with a valid access token and keeps its
+// claims for the handler. It is the one token check of every protected
+// route; an MFA-pending token never passes it (SECURITY rule 28).
+func (s *Server) requireAuth(c *fiber.Ctx) error {
+	raw := bearer(c)
+	if raw == "" {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer`)
+		return sesame.Errorf(sesame.EUnauthorized, "Sign in first.")
+	}
+	claims, err := s.cfg.Issuer.VerifyAccess(c.UserContext(), raw)
+	if err != nil {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer error="invalid_token"`)
+		return err
+	}
+	c.Locals(claimsKey, claims)
+	return c.Next()
+}
+
+// claimsOf returns the claims requireAuth stored.
+func claimsOf(c *fiber.Ctx) token.AccessClaims {
+	claims, _ := c.Locals(claimsKey).(token.AccessClaims)
+	return claims
+}

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+
+	"github.com/sesame-auth/sesame/frontend"
+)
+
+func (s *Server) pages() {
+	s.app.Use("/static", filesystem.New(filesystem.Config{
+		Root:   http.FS(frontend.Static()),
+		MaxAge: 300,
+	}))
+	s.app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/signin", fiber.StatusSeeOther) })
+	s.app.Get("/signin", page("signin"))
+	// GET /auth/link renders the confirm page and changes nothing; the
+	// token stays in the fragment (SECURITY rule 14).
+	s.app.Get("/auth/link", page("link"))
+	s.app.Get("/account", page("account"))
+	if s.cfg.Outbox != nil {
+		s.app.Get("/dev/outbox", s.outbox)
+	}
+}
+
+func page(name string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		body, err := frontend.Page(name)
+		if err != nil {
+			return err
+		}
+		c.Type("html", "utf-8")
+		return c.Send(body)
+	}
+}
+
+var outboxPage = template.Must(template.New("outbox").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Dev outbox · Sesame</title><link rel="stylesheet" href="/static/app.css"></head>
+<body><main class="card wide outbox"><h1>Development outbox</h1>
+<p>Mail Sesame would have sent. This page exists only on localhost without SMTP.</p>
+{{range .}}<article><h2>{{.Subject}}</h2><p>To {{.To}} · {{.SentAt.Format "15:04:05"}}</p>
+<pre>{{range .Parts}}{{if .Link}}<a href="{{.Text}}">{{.Text}}</a>{{else}}{{.Text}}{{end}}{{end}}</pre></article>
+{{else}}<p>No mail yet.</p>{{end}}
+</main></body></html>`))
+
+var linkPattern = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+type textPart struct {
+	Text string
+	Link bool
+}
+
+// linkify splits text into plain parts and links, so the outbox can make
+// links clickable while html/template escapes everything.
+func linkify(text string) []textPart {
+	var parts []textPart
+	last := 0
+	for _, m := range linkPattern.FindAllStringIndex(text, -1) {
+		parts = append(parts, textPart{Text: text[last:m[0]]}, textPart{Text: text[m[0]:m[1]], Link: true})
+		last = m[1]
+	}
+	return append(parts, textPart{Text: text[last:]})
+}
+
+func (s *Server) outbox(c *fiber.Ctx) error {
+	type entry struct {
+		Subject, To string
+		SentAt      interface{ Format(string) string }
+		Parts       []textPart
+	}
+	var list []entry
+	for _, m := range s.cfg.Outbox.Messages() {
+		list = append(list, entry{Subject: m.Subject, To: m.To, SentAt: m.SentAt, Parts: linkify(strings.TrimSpace(m.Text))})
+	}
+	var buf bytes.Buffer
+	if err := outboxPage.Execute(&buf, list); err != nil {
+		return err
+	}
+	c.Type("html", "utf-8")
+	return c.Send(buf.Bytes())
+}

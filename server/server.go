@@ -1,0 +1,140 @@
+// Package server is Sesame's HTTP layer: the Fiber app, its routes and
+// middleware, JSON and problem responses, cookies. It turns requests into
+// calls on the feature packages and their results into responses; it holds
+// no business rules of its own.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/magiclink"
+	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/token"
+)
+
+// BodyLimit caps every request body (API.md "Conventions").
+const BodyLimit = 64 << 10
+
+// Users is the user lookup the server needs; db.DB implements it.
+type Users interface {
+	UserByID(ctx context.Context, id string) (sesame.User, error)
+}
+
+// Pinger reports whether the database answers, for /readyz.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config holds what the server is built from. cmd/sesame fills it.
+type Config struct {
+	// PublicURL is the origin users see, e.g. "https://id.example.com".
+	PublicURL string
+	Logger    *slog.Logger
+	Users     Users
+	DB        Pinger
+	Email     *magiclink.Service
+	Sessions  *token.Sessions
+	Issuer    *token.Issuer
+	Keys      *token.Keys
+	// Outbox, when set, is served at /dev/outbox. Only a development setup
+	// (public URL on localhost, no SMTP) sets it.
+	Outbox *mail.Outbox
+	// ProxyHeader names the header carrying the client IP when Sesame runs
+	// behind TrustedProxies; empty means the socket's address is used.
+	ProxyHeader    string
+	TrustedProxies []string
+	Now            func() time.Time
+}
+
+// Server is the HTTP server.
+type Server struct {
+	cfg     Config
+	app     *fiber.App
+	origin  string
+	secure  bool
+	metrics *metrics
+}
+
+// New builds the server and its routes.
+func New(cfg Config) (*Server, error) {
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, sesame.Errorf(sesame.EBadRequest, "public URL %q must be http(s)://host[:port]", cfg.PublicURL)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg:     cfg,
+		origin:  u.Scheme + "://" + u.Host,
+		secure:  u.Scheme == "https",
+		metrics: newMetrics(),
+	}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "sesame",
+		ServerHeader:          "",
+		DisableStartupMessage: true,
+		// Fiber reuses request buffers after a handler returns; Immutable
+		// makes every string we keep a copy.
+		Immutable:      true,
+		BodyLimit:      BodyLimit,
+		ReadBufferSize: 16 << 10, // the cap on request headers
+		ReadTimeout:    10 * time.Second,
+		WriteTimeout:   10 * time.Second,
+		IdleTimeout:    60 * time.Second,
+		ErrorHandler:   errorHandler(cfg.Logger),
+		// Client IPs come from the socket unless a proxy is trusted.
+		ProxyHeader:             cfg.ProxyHeader,
+		EnableTrustedProxyCheck: cfg.ProxyHeader != "",
+		TrustedProxies:          cfg.TrustedProxies,
+	})
+	s.routes()
+	return s, nil
+}
+
+// App returns the Fiber app, for tests through app.Test.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown stops accepting connections and waits for open requests until
+// ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+func (s *Server) routes() {
+	app := s.app
+	app.Use(s.recoverPanics, s.observe, s.securityHeaders, s.checkOrigin, s.requireJSON)
+
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+	app.Get("/metrics", s.metrics.handler)
+	app.Get("/.well-known/jwks.json", s.jwks)
+	app.Get("/.well-known/openid-configuration", s.openIDConfiguration)
+
+	api := app.Group("/api")
+	api.Post("/email/start", s.emailStart)
+	api.Post("/email/verify", s.emailVerify)
+	api.Post("/email/link", s.emailLink)
+	api.Post("/email/link/info", s.emailLinkInfo)
+
+	api.Post("/session/refresh", s.refresh)
+	api.Post("/session/logout", s.logout)
+	api.Post("/session/logout-all", s.requireAuth, s.logoutAll)
+
+	api.Get("/me", s.requireAuth, s.me)
+	api.Get("/me/sessions", s.requireAuth, s.mySessions)
+	api.Delete("/me/sessions/:id", s.requireAuth, s.endMySession)
+
+	s.pages()
+}

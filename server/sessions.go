@@ -1,0 +1,179 @@
+package server
+
+import (
+	"errors"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/sesame-auth/sesame"
+)
+
+// refreshCookie carries the refresh token. JavaScript never sees it.
+const refreshCookie = "sesame_refresh"
+
+type userJSON struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+}
+
+type sessionResponse struct {
+	AccessToken string   `json:"access_token"`
+	TokenType   string   `json:"token_type"`
+	ExpiresIn   int      `json:"expires_in"`
+	User        userJSON `json:"user"`
+	AMR         []string `json:"amr"`
+}
+
+// signIn completes a sign-in of u with the given amr: a new session, its
+// access token and the refresh cookie. method labels the metric.
+func (s *Server) signIn(c *fiber.Ctx, u sesame.User, amr []string, method string) error {
+	sess, refresh, err := s.cfg.Sessions.Start(c.UserContext(), u.ID, amr, client(c))
+	if err != nil {
+		return err
+	}
+	s.metrics.signIn(method, "success")
+	return s.sendSession(c, u, sess, refresh)
+}
+
+func (s *Server) sendSession(c *fiber.Ctx, u sesame.User, sess sesame.Session, refresh string) error {
+	access, claims, err := s.cfg.Issuer.Access(c.UserContext(), u.ID, sess.ID, sess.AuthTime, sess.AMR)
+	if err != nil {
+		return err
+	}
+	s.setRefreshCookie(c, refresh, sess.ExpiresAt)
+	return c.JSON(sessionResponse{
+		AccessToken: access,
+		TokenType:   "Bearer",
+		ExpiresIn:   int(claims.ExpiresAt.Sub(claims.IssuedAt) / time.Second),
+		User:        userJSON{ID: u.ID, Email: u.Email},
+		AMR:         sess.AMR,
+	})
+}
+
+func (s *Server) setRefreshCookie(c *fiber.Ctx, value string, expires time.Time) {
+	ck := &fiber.Cookie{
+		Name:     refreshCookie,
+		Value:    value,
+		Path:     "/api/session",
+		HTTPOnly: true,
+		Secure:   s.secure,
+		SameSite: fiber.CookieSameSiteStrictMode,
+	}
+	if value == "" {
+		ck.Expires = time.Unix(0, 0)
+		ck.MaxAge = -1
+	} else {
+		ck.Expires = expires
+	}
+	c.Cookie(ck)
+}
+
+// refresh rotates the refresh cookie and answers a new session body.
+func (s *Server) refresh(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	sess, next, err := s.cfg.Sessions.Refresh(ctx, c.Cookies(refreshCookie))
+	if err != nil {
+		s.setRefreshCookie(c, "", time.Time{})
+		if errors.Is(err, sesame.ErrRefreshReused) {
+			s.cfg.Logger.Warn("refresh token reused: session family revoked", "session", sess.ID, "user", sess.UserID, "ip", c.IP())
+		}
+		return err
+	}
+	u, err := s.cfg.Users.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return err
+	}
+	if u.DisabledAt != nil {
+		return sesame.Errorf(sesame.EUnauthorized, "This account is disabled.")
+	}
+	return s.sendSession(c, u, sess, next)
+}
+
+// logout ends the Bearer token's session if one is sent, else the
+// cookie's. Logging out twice is not an error.
+func (s *Server) logout(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	if raw := bearer(c); raw != "" {
+		claims, err := s.cfg.Issuer.VerifyAccess(ctx, raw)
+		if err != nil {
+			return err
+		}
+		if err := s.cfg.Sessions.End(ctx, claims.Subject, claims.SessionID); err != nil {
+			return err
+		}
+	} else if err := s.cfg.Sessions.EndByRefresh(ctx, c.Cookies(refreshCookie)); err != nil {
+		return err
+	}
+	s.setRefreshCookie(c, "", time.Time{})
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) logoutAll(c *fiber.Ctx) error {
+	if _, err := s.cfg.Sessions.EndAll(c.UserContext(), claimsOf(c).Subject); err != nil {
+		return err
+	}
+	s.setRefreshCookie(c, "", time.Time{})
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+type sessionJSON struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	UserAgent  string    `json:"user_agent"`
+	IP         string    `json:"ip"`
+	AMR        []string  `json:"amr"`
+	Current    bool      `json:"current"`
+}
+
+func (s *Server) sessionsOf(c *fiber.Ctx) ([]sessionJSON, error) {
+	claims := claimsOf(c)
+	list, err := s.cfg.Sessions.List(c.UserContext(), claims.Subject)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sessionJSON, 0, len(list))
+	for _, sess := range list {
+		out = append(out, sessionJSON{
+			ID: sess.ID, CreatedAt: sess.CreatedAt, LastUsedAt: sess.LastUsedAt,
+			UserAgent: sess.UserAgent, IP: sess.IP, AMR: sess.AMR, Current: sess.ID == claims.SessionID,
+		})
+	}
+	return out, nil
+}
+
+func (s *Server) mySessions(c *fiber.Ctx) error {
+	list, err := s.sessionsOf(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(list)
+}
+
+func (s *Server) endMySession(c *fiber.Ctx) error {
+	if err := s.cfg.Sessions.End(c.UserContext(), claimsOf(c).Subject, c.Params("id")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) me(c *fiber.Ctx) error {
+	claims := claimsOf(c)
+	u, err := s.cfg.Users.UserByID(c.UserContext(), claims.Subject)
+	if errors.Is(err, sesame.ErrNotFound) {
+		return sesame.Errorf(sesame.EUnauthorized, "Sign in first.")
+	} else if err != nil {
+		return err
+	}
+	sessions, err := s.sessionsOf(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{
+		"user":         userJSON{ID: u.ID, Email: u.Email},
+		"credentials":  []any{},
+		"has_password": false,
+		"sessions":     sessions,
+	})
+}
