@@ -5,20 +5,14 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/sesame-auth/sesame/internal/app"
 )
 
 // Config is every setting, read from SESAME_* variables; a flag named like
 // the variable without its prefix (--public-url) wins.
 type Config struct {
-	Addr      string
-	PublicURL string
-	Database  string
-	DataDir   string
-	Signup    string
-	SMTPURL   string
-	MailFrom  string
-	Secret    string
-	Audience  string
+	App       app.Config
 	LogLevel  string
 	LogFormat string
 }
@@ -30,15 +24,15 @@ type setting struct {
 
 func (c *Config) settings() []setting {
 	return []setting{
-		{"ADDR", "127.0.0.1:8080", "listen address", &c.Addr},
-		{"PUBLIC_URL", "http://localhost:8080", "origin users see; the WebAuthn RP ID is its host", &c.PublicURL},
-		{"DATABASE", "sqlite:data/sesame.db", "sqlite:<path> or postgres://…", &c.Database},
-		{"DATA_DIR", "data", "where the generated root secret is kept", &c.DataDir},
-		{"SIGNUP", "open", "open, or closed: email flows only sign in existing accounts", &c.Signup},
-		{"SMTP_URL", "", "smtp://user:pass@host:port or smtps://…; empty: log and /dev/outbox", &c.SMTPURL},
-		{"MAIL_FROM", "Sesame <no-reply@localhost>", "sender address", &c.MailFrom},
-		{"SECRET", "", "root secret (base64, 32+ bytes); empty: generated into the data directory", &c.Secret},
-		{"AUDIENCE", "", "access-token audience; empty: the public URL", &c.Audience},
+		{"ADDR", "127.0.0.1:8080", "listen address", &c.App.Addr},
+		{"PUBLIC_URL", "http://localhost:8080", "origin users see; the WebAuthn RP ID is its host", &c.App.PublicURL},
+		{"DATABASE", "sqlite:data/sesame.db", "sqlite:<path> or postgres://…", &c.App.Database},
+		{"DATA_DIR", "data", "where the generated root secret is kept", &c.App.DataDir},
+		{"SIGNUP", "open", "open, or closed: email flows only sign in existing accounts", &c.App.Signup},
+		{"SMTP_URL", "", "smtp://user:pass@host:port or smtps://…; empty: log and /dev/outbox", &c.App.SMTPURL},
+		{"MAIL_FROM", "Sesame <no-reply@localhost>", "sender address", &c.App.MailFrom},
+		{"SECRET", "", "root secret (base64, 32+ bytes); empty: generated into the data directory", &c.App.Secret},
+		{"AUDIENCE", "", "access-token audience; empty: the public URL", &c.App.Audience},
 		{"LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
 		{"LOG_FORMAT", "text", "text or json", &c.LogFormat},
 	}
@@ -64,25 +58,16 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (C
 }
 
 func (c *Config) validate() error {
-	u, err := url.Parse(c.PublicURL)
+	u, err := url.Parse(c.App.PublicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return fmt.Errorf("public URL %q: want http(s)://host[:port] with no path", c.PublicURL)
+		return fmt.Errorf("public URL %q: want http(s)://host[:port] with no path", c.App.PublicURL)
 	}
-	c.PublicURL = u.Scheme + "://" + u.Host
-	if c.Signup != "open" && c.Signup != "closed" {
-		return fmt.Errorf("signup %q: want open or closed", c.Signup)
+	c.App.PublicURL = u.Scheme + "://" + u.Host
+	if c.App.Signup != "open" && c.App.Signup != "closed" {
+		return fmt.Errorf("signup %q: want open or closed", c.App.Signup)
 	}
-	if c.Audience == "" {
-		c.Audience = c.PublicURL
+	if c.App.Audience == "" {
+		c.App.Audience = c.App.PublicURL
 	}
 	return nil
 }
-
-// isLocalhost reports whether the public URL is on this machine, where the
-// development outbox may be served.
-func (c *Config) isLocalhost() bool {
-	u, _ := url.Parse(c.PublicURL)
-	h := u.Hostname()
-	return h == "localhost" || h == "127.0.0.1" || h == "::1"
-}
-

@@ -17,14 +17,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
-	"github.com/sesame-auth/sesame"
-	"github.com/sesame-auth/sesame/db"
-	"github.com/sesame-auth/sesame/magiclink"
-	"github.com/sesame-auth/sesame/mail"
-	"github.com/sesame-auth/sesame/server"
-	"github.com/sesame-auth/sesame/token"
+	"github.com/sesame-auth/sesame/internal/app"
 )
 
 func main() {
@@ -61,18 +55,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	m, err := open(ctx, cfg, log)
+	a, err := app.Open(ctx, cfg.App, log, app.Options{})
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	defer a.Close()
 	switch cmd {
 	case "serve":
-		return m.Serve(ctx)
+		ln, err := net.Listen("tcp", cfg.App.Addr)
+		if err != nil {
+			return err
+		}
+		return a.Serve(ctx, ln)
 	case "migrate":
-		return nil // open migrated
+		return nil // Open migrated
 	case "keys rotate":
-		kid, err := m.keys.Rotate(ctx)
+		kid, err := a.Keys.Rotate(ctx)
 		if err != nil {
 			return err
 		}
@@ -92,137 +90,4 @@ func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
-}
-
-// Main is the running program: the database, the services built on it and
-// the server, opened in order and closed in reverse.
-type Main struct {
-	cfg    Config
-	log    *slog.Logger
-	db     *db.DB
-	keys   *token.Keys
-	queue  *mail.Queue
-	server *server.Server
-}
-
-func open(ctx context.Context, cfg Config, log *slog.Logger) (*Main, error) {
-	m := &Main{cfg: cfg, log: log}
-	secret, err := loadSecret(cfg.Secret, cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	if m.db, err = db.Open(ctx, cfg.Database); err != nil {
-		return nil, err
-	}
-	if err := m.db.Migrate(ctx, log); err != nil {
-		m.Close()
-		return nil, err
-	}
-	if m.keys, err = token.NewKeys(m.db, secret.Key(sesame.PurposeKeyEncryption), token.KeysOptions{Logger: log}); err != nil {
-		m.Close()
-		return nil, err
-	}
-	if err := m.keys.Ensure(ctx); err != nil {
-		m.Close()
-		return nil, fmt.Errorf("signing keys: %w", err)
-	}
-	issuer, err := token.NewIssuer(m.keys, token.IssuerOptions{Issuer: cfg.PublicURL, Audience: cfg.Audience})
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-
-	var sender mail.Sender
-	var outbox *mail.Outbox
-	if cfg.SMTPURL != "" {
-		if sender, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
-			m.Close()
-			return nil, err
-		}
-	} else {
-		outbox = mail.NewOutbox(log)
-		sender = outbox
-		if !cfg.isLocalhost() {
-			log.Warn("no SMTP server configured: mail is only logged; set SESAME_SMTP_URL")
-			outbox = nil // never serve /dev/outbox beyond localhost
-		}
-	}
-	m.queue = mail.NewQueue(sender, log, 4, 1024)
-
-	m.server, err = server.New(server.Config{
-		PublicURL: cfg.PublicURL,
-		Logger:    log,
-		Users:     m.db,
-		DB:        m.db,
-		Email: magiclink.New(magiclink.Config{
-			Store:      m.db,
-			Mail:       m.queue,
-			CodeKey:    secret.Key(sesame.PurposeCodeMAC),
-			PublicURL:  cfg.PublicURL,
-			SignupOpen: cfg.Signup == "open",
-		}),
-		Sessions: token.NewSessions(token.SessionsConfig{Store: m.db}),
-		Issuer:   issuer,
-		Keys:     m.keys,
-		Outbox:   outbox,
-	})
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	return m, nil
-}
-
-// Serve listens until ctx ends (SIGTERM or SIGINT), then shuts down
-// gracefully: open requests get up to 10 seconds to finish.
-func (m *Main) Serve(ctx context.Context) error {
-	ln, err := net.Listen("tcp", m.cfg.Addr)
-	if err != nil {
-		return err
-	}
-	go m.sweep(ctx)
-	m.log.Info("sesame listening", "addr", ln.Addr().String(), "public_url", m.cfg.PublicURL, "database", m.db.Dialect())
-	errc := make(chan error, 1)
-	go func() { errc <- m.server.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	m.log.Info("shutting down")
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return m.server.Shutdown(shutdown)
-}
-
-// sweep deletes expired rows every minute.
-func (m *Main) sweep(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := m.db.Sweep(ctx, time.Now(), 24*time.Hour); err != nil {
-				m.log.Warn("sweep failed", "err", err)
-			} else if n > 0 {
-				m.log.Debug("swept expired rows", "rows", n)
-			}
-		}
-	}
-}
-
-// Close releases everything open, in reverse order.
-func (m *Main) Close() error {
-	var err error
-	if m.queue != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = m.queue.Close(ctx)
-		cancel()
-	}
-	if m.db != nil {
-		err = errors.Join(err, m.db.Close())
-	}
-	return err
 }

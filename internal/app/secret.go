@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"encoding/base64"
@@ -12,9 +12,9 @@ import (
 	"github.com/sesame-auth/sesame"
 )
 
-// loadSecret returns the root secret: from SESAME_SECRET when set, else
+// LoadSecret returns the root secret: from SESAME_SECRET when set, else
 // from dataDir/secret, generated there (mode 0600) on first start.
-func loadSecret(configured, dataDir string) (sesame.RootSecret, error) {
+func LoadSecret(configured, dataDir string) (sesame.RootSecret, error) {
 	if configured != "" {
 		return decodeSecret(configured)
 	}
@@ -49,7 +49,7 @@ func loadSecret(configured, dataDir string) (sesame.RootSecret, error) {
 		return nil, fmt.Errorf("write root secret: %w", err)
 	}
 	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
-		return loadSecret("", dataDir)
+		return LoadSecret("", dataDir)
 	} else if err != nil {
 		return nil, fmt.Errorf("store root secret: %w", err)
 	}

@@ -1,0 +1,185 @@
+// Package app wires Sesame together: it opens the database, builds the
+// feature packages on it and hands them to the server. cmd/sesame runs it;
+// end-to-end tests build the very same wiring around a test clock, a
+// temporary SQLite file and an in-process SMTP server.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/db"
+	"github.com/sesame-auth/sesame/magiclink"
+	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/server"
+	"github.com/sesame-auth/sesame/token"
+)
+
+// Config is every setting of a running Sesame (API.md "Configuration").
+type Config struct {
+	Addr      string
+	PublicURL string
+	Database  string
+	DataDir   string
+	Signup    string // "open" or "closed"
+	SMTPURL   string
+	MailFrom  string
+	Secret    string
+	Audience  string
+}
+
+// IsLocalhost reports whether the public URL is on this machine, where the
+// development outbox may be served.
+func (c Config) IsLocalhost() bool {
+	u, err := url.Parse(c.PublicURL)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	return h == "localhost" || h == "127.0.0.1" || h == "::1"
+}
+
+// Options are what tests inject; the zero value is production.
+type Options struct {
+	Now func() time.Time
+}
+
+// App is a running Sesame: the database, the services built on it and the
+// server, opened in order and closed in reverse.
+type App struct {
+	Config Config
+	Log    *slog.Logger
+	DB     *db.DB
+	Keys   *token.Keys
+	Issuer *token.Issuer
+	Server *server.Server
+	queue  *mail.Queue
+}
+
+// Open opens the database, migrates it and builds every service.
+func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (a *App, err error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a = &App{Config: cfg, Log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	secret, err := LoadSecret(cfg.Secret, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if a.DB, err = db.Open(ctx, cfg.Database); err != nil {
+		return nil, err
+	}
+	if err := a.DB.Migrate(ctx, log); err != nil {
+		return nil, err
+	}
+	if a.Keys, err = token.NewKeys(a.DB, secret.Key(sesame.PurposeKeyEncryption), token.KeysOptions{Logger: log, Now: opts.Now}); err != nil {
+		return nil, err
+	}
+	if err := a.Keys.Ensure(ctx); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	if a.Issuer, err = token.NewIssuer(a.Keys, token.IssuerOptions{Issuer: cfg.PublicURL, Audience: cfg.Audience, Now: opts.Now}); err != nil {
+		return nil, err
+	}
+
+	var sender mail.Sender
+	var outbox *mail.Outbox
+	if cfg.SMTPURL != "" {
+		if sender, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
+			return nil, err
+		}
+	} else {
+		outbox = mail.NewOutbox(log)
+		sender = outbox
+		if !cfg.IsLocalhost() {
+			log.Warn("no SMTP server configured: mail is only logged; set SESAME_SMTP_URL")
+			outbox = nil // never serve /dev/outbox beyond localhost
+		}
+	}
+	a.queue = mail.NewQueue(sender, log, 4, 1024)
+
+	a.Server, err = server.New(server.Config{
+		PublicURL: cfg.PublicURL,
+		Logger:    log,
+		Users:     a.DB,
+		DB:        a.DB,
+		Email: magiclink.New(magiclink.Config{
+			Store:      a.DB,
+			Mail:       a.queue,
+			CodeKey:    secret.Key(sesame.PurposeCodeMAC),
+			PublicURL:  cfg.PublicURL,
+			SignupOpen: cfg.Signup != "closed",
+			Now:        opts.Now,
+		}),
+		Sessions: token.NewSessions(token.SessionsConfig{Store: a.DB, Now: opts.Now}),
+		Issuer:   a.Issuer,
+		Keys:     a.Keys,
+		Outbox:   outbox,
+		Now:      opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Serve answers on ln until ctx ends (SIGTERM or SIGINT), then shuts down
+// gracefully: open requests get up to 10 seconds to finish.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	go a.sweep(ctx)
+	a.Log.Info("sesame listening", "addr", ln.Addr().String(), "public_url", a.Config.PublicURL, "database", a.DB.Dialect())
+	errc := make(chan error, 1)
+	go func() { errc <- a.Server.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return a.Server.Shutdown(shutdown)
+}
+
+// sweep deletes expired rows every minute.
+func (a *App) sweep(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.DB.Sweep(ctx, time.Now(), 24*time.Hour); err != nil {
+				a.Log.Warn("sweep failed", "err", err)
+			} else if n > 0 {
+				a.Log.Debug("swept expired rows", "rows", n)
+			}
+		}
+	}
+}
+
+// Close drains the mail queue and closes the database.
+func (a *App) Close() error {
+	var err error
+	if a.queue != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = a.queue.Close(ctx)
+		cancel()
+	}
+	if a.DB != nil {
+		err = errors.Join(err, a.DB.Close())
+	}
+	return err
+}
