@@ -2,6 +2,7 @@ package server
 
 import (
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -42,4 +43,17 @@ func (s *Server) requireAuth(c *fiber.Ctx) error {
 func claimsOf(c *fiber.Ctx) token.AccessClaims {
 	claims, _ := c.Locals(claimsKey).(token.AccessClaims)
 	return claims
+}
+
+// ReauthWindow is how recent a sign-in must be to add or remove a factor
+// (API.md: passkeys and passwords; NIST 63B-4 §4.1).
+const ReauthWindow = 10 * time.Minute
+
+// requireRecentAuth runs after requireAuth and admits only sessions whose
+// auth_time is within ReauthWindow; others get 403 reauth_required.
+func (s *Server) requireRecentAuth(c *fiber.Ctx) error {
+	if s.cfg.Now().Sub(claimsOf(c).AuthTime) > ReauthWindow {
+		return sesame.Errorf(sesame.EReauthRequired, "Confirm it is you: sign in again, then retry.")
+	}
+	return c.Next()
 }
