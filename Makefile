@@ -1,0 +1,43 @@
+# Sesame — common tasks. `make run` and `make test` need nothing but Go and gcc
+# (cgo for SQLite); browser tests need Chromium (`.ci/run` installs it).
+
+GO        ?= go
+PG_URL    ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+# Run the PostgreSQL half of the store and end-to-end suites when a local
+# server answers; without one those tests skip.
+PG_UP     := $(shell command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432 && echo yes)
+ifeq ($(PG_UP),yes)
+export SESAME_TEST_POSTGRES_URL ?= $(PG_URL)
+endif
+
+.PHONY: run build test vet fuzz bench load clean
+
+run: build ## build and start on embedded defaults (SQLite under data/, mail to the log and /dev/outbox)
+	./bin/sesame serve
+
+build:
+	$(GO) build -o bin/sesame ./cmd/sesame
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+	$(GO) vet ./...
+
+test: vet ## every test (PostgreSQL too when it runs locally)
+	$(GO) test -count=1 -timeout 10m ./...
+
+FUZZTIME ?= 60s
+fuzz: ## each fuzz target for FUZZTIME
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench: ## benchmarks, 5 runs each (compare with benchstat)
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.txt
+
+load: build ## the load tool against a local server (see docs/performance.md)
+	$(GO) run ./cmd/sesame-load $(LOADFLAGS)
+
+clean:
+	rm -rf bin data bench.txt
