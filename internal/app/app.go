@@ -63,41 +63,45 @@ type App struct {
 }
 
 // Open opens the database, migrates it and builds every service.
-func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (a *App, err error) {
+func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*App, error) {
+	a := &App{Config: cfg, Log: log}
+	if err := a.open(ctx, opts); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) open(ctx context.Context, opts Options) error {
+	cfg, log := a.Config, a.Log
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a = &App{Config: cfg, Log: log}
-	defer func() {
-		if err != nil {
-			a.Close()
-		}
-	}()
 	secret, err := LoadSecret(cfg.Secret, cfg.DataDir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if a.DB, err = db.Open(ctx, cfg.Database); err != nil {
-		return nil, err
+		return err
 	}
 	if err := a.DB.Migrate(ctx, log); err != nil {
-		return nil, err
+		return err
 	}
 	if a.Keys, err = token.NewKeys(a.DB, secret.Key(sesame.PurposeKeyEncryption), token.KeysOptions{Logger: log, Now: opts.Now}); err != nil {
-		return nil, err
+		return err
 	}
 	if err := a.Keys.Ensure(ctx); err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
+		return fmt.Errorf("signing keys: %w", err)
 	}
 	if a.Issuer, err = token.NewIssuer(a.Keys, token.IssuerOptions{Issuer: cfg.PublicURL, Audience: cfg.Audience, Now: opts.Now}); err != nil {
-		return nil, err
+		return err
 	}
 
 	var sender mail.Sender
 	var outbox *mail.Outbox
 	if cfg.SMTPURL != "" {
 		if sender, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
-			return nil, err
+			return err
 		}
 	} else {
 		outbox = mail.NewOutbox(log)
@@ -128,10 +132,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (a *A
 		Outbox:   outbox,
 		Now:      opts.Now,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
+	return err
 }
 
 // Serve answers on ln until ctx ends (SIGTERM or SIGINT), then shuts down

@@ -8,6 +8,7 @@ package testserver
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -19,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sesame-auth/sesame"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -78,6 +81,9 @@ func New(t testing.TB, opts Options) *Env {
 		database = dbtest.CreateSchema(t, base)
 	default:
 		database = "sqlite:" + filepath.Join(t.TempDir(), "sesame.db")
+	}
+	if opts.Secret == "" {
+		opts.Secret = base64.StdEncoding.EncodeToString(sesame.RandomBytes(32))
 	}
 	cfg := app.Config{
 		PublicURL: e.PublicURL,
@@ -141,10 +147,10 @@ func (r Response) Cookie(name string) string {
 type Header struct{ Name, Value string }
 
 // Bearer is an Authorization header.
-func Bearer(token string) Header { return Header{"Authorization", "Bearer " + token} }
+func Bearer(token string) Header { return H("Authorization", "Bearer "+token) }
 
 // Cookie is a Cookie header.
-func Cookie(name, value string) Header { return Header{"Cookie", name + "=" + value} }
+func Cookie(name, value string) Header { return H("Cookie", name+"="+value) }
 
 // Do sends a request through the Fiber app. body is JSON-encoded unless it
 // is a string or []byte, which are sent as they are (with a JSON content
@@ -273,3 +279,6 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// H is a request header for Do.
+func H(name, value string) Header { return Header{Name: name, Value: value} }
