@@ -36,8 +36,8 @@ fuzz: ## each fuzz target for FUZZTIME
 bench: ## benchmarks, 5 runs each (compare with benchstat)
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.txt
 
-load: build ## the load tool against a local server (see docs/performance.md)
-	$(GO) run ./cmd/sesame-load $(LOADFLAGS)
+load: ## the load tool against a local server it starts and stops (see docs/performance.md; scripts/load.sh)
+	./scripts/load.sh $(LOADFLAGS)
 
 clean:
 	rm -rf bin data bench.txt

@@ -91,7 +91,8 @@ type Result struct {
 
 // Start begins a flow for email and queues the message. It answers the same
 // for addresses with and without an account; with sign-up closed, an
-// address without an account gets a flow but no message.
+// address without an account gets a flow that cannot complete and a
+// message saying there is no account.
 func (s *Service) Start(ctx context.Context, email string) (Started, error) {
 	email, err := sesame.NormalizeEmail(email)
 	if err != nil {
@@ -120,14 +121,20 @@ func (s *Service) Start(ctx context.Context, email string) (Started, error) {
 	if err := s.cfg.Store.CreateEmailFlow(ctx, f); err != nil {
 		return Started{}, fmt.Errorf("start email flow: %w", err)
 	}
-	if send {
+	// Render and queue off the request path: the two messages differ in
+	// size, and their cost must not tell known from unknown addresses.
+	go func() {
+		if !send {
+			s.cfg.Mail.Enqueue(mail.Notice(email, mail.NoticeNoAccount, mail.NoticeData{Time: now}))
+			return
+		}
 		s.cfg.Mail.Enqueue(mail.SignIn(mail.SignInData{
 			To:               email,
 			Link:             s.cfg.PublicURL + "/auth/link#t=" + token,
 			Code:             code,
 			ExpiresInMinutes: int(s.cfg.FlowTTL / time.Minute),
 		}))
-	}
+	}()
 	return Started{FlowID: f.ID, ExpiresIn: s.cfg.FlowTTL, Email: email}, nil
 }
 

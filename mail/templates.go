@@ -126,11 +126,15 @@ const (
 	NoticePasswordRemoved    NoticeKind = "password_removed"     //
 	NoticeRefreshTokenReused NoticeKind = "refresh_token_reused" // possible theft; the session was ended
 	NoticeNewDevice          NoticeKind = "new_device"           // a sign-in from a new device
+	// NoticeNoAccount answers a sign-in request for an address without an
+	// account while sign-up is closed. Sending it keeps the work done for
+	// known and unknown addresses alike (SECURITY rule 35).
+	NoticeNoAccount NoticeKind = "no_account"
 )
 
 var noticeKinds = []NoticeKind{
 	NoticePasskeyAdded, NoticePasswordSet, NoticePasswordChanged,
-	NoticePasswordRemoved, NoticeRefreshTokenReused, NoticeNewDevice,
+	NoticePasswordRemoved, NoticeRefreshTokenReused, NoticeNewDevice, NoticeNoAccount,
 }
 
 // NoticeData fills a notice. Every field is optional.

@@ -80,6 +80,7 @@ func TestNotices(t *testing.T) {
 		{NoticePasswordRemoved, "The password was removed from your Sesame account", []string{"removed"}},
 		{NoticeRefreshTokenReused, "We ended a Sesame session to protect your account", []string{"used twice", "ended that session"}},
 		{NoticeNewDevice, "New sign-in to your Sesame account", []string{"new device", "Firefox on Linux"}},
+		{NoticeNoAccount, "Sign-in attempt to Sesame", []string{"has no account"}},
 	}
 	if len(tests) != len(noticeKinds) {
 		t.Fatalf("%d kinds tested; want all %d", len(tests), len(noticeKinds))
@@ -90,7 +91,10 @@ func TestNotices(t *testing.T) {
 			if m.To != "carol@example.com" || m.Subject != tt.subject {
 				t.Errorf("Notice(%s) To, Subject = %q, %q; want %q, %q", tt.kind, m.To, m.Subject, "carol@example.com", tt.subject)
 			}
-			want := append(tt.want, "Wed, 4 Mar 2026 04:06 UTC", "192.0.2.7", "https://sesame.example/account")
+			want := append(tt.want, "Wed, 4 Mar 2026 04:06 UTC", "192.0.2.7")
+			if tt.kind != NoticeNoAccount { // there is no account to review
+				want = append(want, "https://sesame.example/account")
+			}
 			for part, body := range map[string]string{"Text": m.Text, "HTML": m.HTML} {
 				for _, w := range want {
 					if !strings.Contains(body, w) {

@@ -15,7 +15,7 @@ import (
 // the HTTP handlers on SQLite: start, then verify (session written, token
 // signed). Waiting for the SMTP delivery is outside the timer.
 func BenchmarkEmailCodeSignIn(b *testing.B) {
-	e := testserver.New(b, testserver.Options{})
+	e := testserver.New(b, testserver.Options{RateLimits: "off"})
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		email := fmt.Sprintf("user%d@example.com", i%50)
@@ -32,7 +32,7 @@ func BenchmarkEmailCodeSignIn(b *testing.B) {
 
 // BenchmarkRefresh is one refresh-token rotation through the handlers.
 func BenchmarkRefresh(b *testing.B) {
-	e := testserver.New(b, testserver.Options{})
+	e := testserver.New(b, testserver.Options{RateLimits: "off"})
 	s := e.SignIn(b, "bench@example.com")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -46,7 +46,7 @@ func BenchmarkRefresh(b *testing.B) {
 
 // BenchmarkMe is GET /api/me with token verification.
 func BenchmarkMe(b *testing.B) {
-	e := testserver.New(b, testserver.Options{})
+	e := testserver.New(b, testserver.Options{RateLimits: "off"})
 	s := e.SignIn(b, "bench@example.com")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -62,9 +62,9 @@ func BenchmarkMe(b *testing.B) {
 func BenchmarkEmailStartKnownVsUnknown(b *testing.B) {
 	for _, signup := range []string{"open", "closed"} {
 		b.Run("signup="+signup, func(b *testing.B) {
-			e := testserver.New(b, testserver.Options{})
+			e := testserver.New(b, testserver.Options{RateLimits: "off"})
 			e.SignIn(b, "known@example.com")
-			e2 := testserver.New(b, testserver.Options{Signup: signup, Database: e.App.Config.Database, Secret: e.App.Config.Secret})
+			e2 := testserver.New(b, testserver.Options{Signup: signup, Database: e.App.Config.Database, Secret: e.App.Config.Secret, RateLimits: "off"})
 			// Interleave the two addresses so warm-up and background mail
 			// delivery weigh on both alike.
 			time1 := func(email string) time.Duration {

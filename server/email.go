@@ -3,6 +3,9 @@ package server
 import (
 	"time"
 
+	"github.com/sesame-auth/sesame/audit"
+	"github.com/sesame-auth/sesame/limit"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/sesame-auth/sesame"
@@ -16,7 +19,18 @@ func (s *Server) emailStart(c *fiber.Ctx) error {
 	if err := parseBody(c, &req); err != nil {
 		return err
 	}
-	started, err := s.cfg.Email.Start(c.UserContext(), req.Email)
+	email, err := sesame.NormalizeEmail(req.Email)
+	if err != nil {
+		return err
+	}
+	// Limits per address hold whether or not it has an account, so a 429
+	// tells nothing about it either.
+	for _, rule := range []limit.Rule{limit.EmailStartPerAddress15m, limit.EmailStartPerAddressDay, limit.CodesPerAccountHour} {
+		if err := s.cfg.Limits.Allow(c.UserContext(), rule, email); err != nil {
+			return err
+		}
+	}
+	started, err := s.cfg.Email.Start(c.UserContext(), email)
 	if err != nil {
 		return err
 	}
@@ -55,7 +69,11 @@ func (s *Server) emailLink(c *fiber.Ctx) error {
 func (s *Server) finishEmail(c *fiber.Ctx, res magiclink.Result, err error, method string) error {
 	if err != nil {
 		s.metrics.signIn(method, sesame.ErrorCode(err))
+		s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: sesame.ErrorCode(err), Method: method})
 		return err
+	}
+	if res.Created {
+		s.record(c, sesame.AuditEvent{Event: audit.SignUp, Result: "success", Method: method, UserID: res.User.ID})
 	}
 	return s.signIn(c, res.User, []string{"otp"}, method)
 }

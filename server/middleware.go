@@ -45,15 +45,17 @@ func (s *Server) observe(c *fiber.Ctx) error {
 }
 
 // routeOf is the matched route pattern, or "unmatched" for unknown paths,
-// which keeps metric labels bounded.
+// which keeps metric labels bounded. (For a path no route matched, Fiber
+// reports the last middleware it passed, registered with method "USE".)
 func routeOf(c *fiber.Ctx) string {
-	if r := c.Route(); r != nil && r.Path != "/" && r.Path != "" && !strings.HasSuffix(r.Path, "*") || c.Path() == "/" {
-		return r.Path
-	}
-	if strings.HasPrefix(c.Path(), "/static/") {
+	r := c.Route()
+	switch {
+	case strings.HasPrefix(c.Path(), "/static/"):
 		return "/static/*"
+	case r == nil || r.Method == "USE" || (r.Path == "/" && c.Path() != "/"):
+		return "unmatched"
 	}
-	return "unmatched"
+	return r.Path
 }
 
 func (s *Server) securityHeaders(c *fiber.Ctx) error {

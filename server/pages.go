@@ -31,10 +31,13 @@ func (s *Server) pages() {
 
 func page(name string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		body, err := frontend.Page(name)
+		// The page starts in the language Accept-Language prefers; its
+		// script translates it and offers a switch.
+		body, err := frontend.PageFor(name, c.Get(fiber.HeaderAcceptLanguage))
 		if err != nil {
 			return err
 		}
+		c.Vary(fiber.HeaderAcceptLanguage)
 		c.Type("html", "utf-8")
 		return c.Send(body)
 	}

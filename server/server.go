@@ -11,12 +11,17 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/sesame-auth/sesame/audit"
+	"github.com/sesame-auth/sesame/limit"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/magiclink"
 	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/token"
+	"github.com/sesame-auth/sesame/webauthn"
 )
 
 // BodyLimit caps every request body (API.md "Conventions").
@@ -25,6 +30,11 @@ const BodyLimit = 64 << 10
 // Users is the user lookup the server needs; db.DB implements it.
 type Users interface {
 	UserByID(ctx context.Context, id string) (sesame.User, error)
+}
+
+// Mailer queues a message for delivery off the request path.
+type Mailer interface {
+	Enqueue(m mail.Message) bool
 }
 
 // Pinger reports whether the database answers, for /readyz.
@@ -43,6 +53,17 @@ type Config struct {
 	Sessions  *token.Sessions
 	Issuer    *token.Issuer
 	Keys      *token.Keys
+	// Password runs the optional password (SCRAM-SHA-256) and the
+	// emailed second factor that follows it.
+	Password *password.Service
+	// WebAuthn runs passkey and security-key ceremonies.
+	WebAuthn *webauthn.Service
+	// Limits enforces rate limits shared through the database.
+	Limits *limit.Limiter
+	// Audit records security events.
+	Audit *audit.Log
+	// Notices queues the emails users get about their account's security.
+	Notices Mailer
 	// Outbox, when set, is served at /dev/outbox. Only a development setup
 	// (public URL on localhost, no SMTP) sets it.
 	Outbox *mail.Outbox
@@ -123,10 +144,10 @@ func (s *Server) routes() {
 	app.Get("/.well-known/openid-configuration", s.openIDConfiguration)
 
 	api := app.Group("/api")
-	api.Post("/email/start", s.emailStart)
-	api.Post("/email/verify", s.emailVerify)
-	api.Post("/email/link", s.emailLink)
-	api.Post("/email/link/info", s.emailLinkInfo)
+	api.Post("/email/start", s.limitIP(limit.EmailStartPerIP), s.emailStart)
+	api.Post("/email/verify", s.limitIP(limit.CodeVerifyPerIP), s.emailVerify)
+	api.Post("/email/link", s.limitIP(limit.CodeVerifyPerIP), s.emailLink)
+	api.Post("/email/link/info", s.limitIP(limit.CodeVerifyPerIP), s.emailLinkInfo)
 
 	api.Post("/session/refresh", s.refresh)
 	api.Post("/session/logout", s.logout)
@@ -134,7 +155,23 @@ func (s *Server) routes() {
 
 	api.Get("/me", s.requireAuth, s.me)
 	api.Get("/me/sessions", s.requireAuth, s.mySessions)
+	api.Get("/me/activity", s.requireAuth, s.myActivity)
 	api.Delete("/me/sessions/:id", s.requireAuth, s.endMySession)
+
+	api.Post("/webauthn/register/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.requireAuth, s.requireRecentAuth, s.webauthnRegisterBegin)
+	api.Post("/webauthn/register/finish", s.requireAuth, s.webauthnRegisterFinish)
+	api.Post("/webauthn/login/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.webauthnLoginBegin)
+	api.Post("/webauthn/login/finish", s.webauthnLoginFinish)
+	api.Patch("/me/credentials/:id", s.requireAuth, s.renameMyCredential)
+	api.Delete("/me/credentials/:id", s.requireAuth, s.requireRecentAuth, s.removeMyCredential)
+
+	api.Post("/password/login/begin", s.passwordLoginBegin)
+	api.Post("/password/login/finish", s.passwordLoginFinish)
+	api.Post("/password/set/begin", s.requireAuth, s.requireRecentAuth, s.passwordSetBegin)
+	api.Post("/password/set/finish", s.requireAuth, s.requireRecentAuth, s.passwordSetFinish)
+	api.Delete("/password", s.requireAuth, s.requireRecentAuth, s.passwordRemove)
+	api.Post("/mfa/email/send", s.mfaEmailSend)
+	api.Post("/mfa/email/verify", s.mfaEmailVerify)
 
 	s.pages()
 }

@@ -204,13 +204,17 @@ func TestForgedAccessTokens(t *testing.T) {
 }
 
 // TestHugeTokenOverTheWire sends a 1 MB token over a real socket: the
-// header cap (16 KiB) refuses it with a problem before anything parses it.
+// header cap (16 KiB) refuses it with a too_large problem before anything
+// parses it. The server may close the socket while the client still
+// writes, which the client sees as a reset: refused too, and never a 5xx.
 func TestHugeTokenOverTheWire(t *testing.T) {
 	e := testserver.New(t, testserver.Options{Listen: true})
 	req, _ := http.NewRequest("GET", e.BaseURL+"/api/me", nil)
 	req.Header.Set("Authorization", "Bearer "+strings.Repeat("A", 1<<20))
 	res, err := http.DefaultClient.Do(req)
-	if err != nil {
+	if err != nil && (strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe")) {
+		return
+	} else if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()

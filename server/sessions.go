@@ -2,7 +2,11 @@ package server
 
 import (
 	"errors"
+	"slices"
 	"time"
+
+	"github.com/sesame-auth/sesame/audit"
+	"github.com/sesame-auth/sesame/mail"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -26,13 +30,27 @@ type sessionResponse struct {
 }
 
 // signIn completes a sign-in of u with the given amr: a new session, its
-// access token and the refresh cookie. method labels the metric.
+// access token and the refresh cookie. method labels the metric and the
+// audit event. A sign-in from a device the user has no session on gets an
+// email notice.
 func (s *Server) signIn(c *fiber.Ctx, u sesame.User, amr []string, method string) error {
-	sess, refresh, err := s.cfg.Sessions.Start(c.UserContext(), u.ID, amr, client(c))
+	ctx := c.UserContext()
+	cl := client(c)
+	known, err := s.cfg.Sessions.List(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	sess, refresh, err := s.cfg.Sessions.Start(ctx, u.ID, amr, cl)
 	if err != nil {
 		return err
 	}
 	s.metrics.signIn(method, "success")
+	s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: "success", Method: method, UserID: u.ID})
+	if len(known) > 0 && !slices.ContainsFunc(known, func(k sesame.Session) bool { return k.UserAgent == sess.UserAgent }) {
+		s.cfg.Notices.Enqueue(mail.Notice(u.Email, mail.NoticeNewDevice, mail.NoticeData{
+			Device: cl.UserAgent, IP: cl.IP, Time: sess.CreatedAt, AccountURL: s.cfg.PublicURL + "/account",
+		}))
+	}
 	return s.sendSession(c, u, sess, refresh)
 }
 
@@ -76,7 +94,7 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 	if err != nil {
 		s.setRefreshCookie(c, "", time.Time{})
 		if errors.Is(err, sesame.ErrRefreshReused) {
-			s.cfg.Logger.Warn("refresh token reused: session family revoked", "session", sess.ID, "user", sess.UserID, "ip", c.IP())
+			s.refreshReused(c, sess)
 		}
 		return err
 	}
@@ -88,6 +106,18 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 		return sesame.Errorf(sesame.EUnauthorized, "This account is disabled.")
 	}
 	return s.sendSession(c, u, sess, next)
+}
+
+// refreshReused reports a replayed refresh token: its family is already
+// revoked; the user is told, since it may mean the token was stolen.
+func (s *Server) refreshReused(c *fiber.Ctx, sess sesame.Session) {
+	s.cfg.Logger.Warn("refresh token reused: session family revoked", "session", sess.ID, "user", sess.UserID, "ip", c.IP())
+	s.record(c, sesame.AuditEvent{Event: audit.RefreshReused, Result: sesame.EUnauthorized, UserID: sess.UserID, Detail: "session " + sess.ID})
+	if u, err := s.cfg.Users.UserByID(c.UserContext(), sess.UserID); err == nil {
+		s.cfg.Notices.Enqueue(mail.Notice(u.Email, mail.NoticeRefreshTokenReused, mail.NoticeData{
+			Device: sess.UserAgent, IP: c.IP(), Time: s.cfg.Now(), AccountURL: s.cfg.PublicURL + "/account",
+		}))
+	}
 }
 
 // logout ends the Bearer token's session if one is sent, else the
@@ -113,6 +143,7 @@ func (s *Server) logoutAll(c *fiber.Ctx) error {
 	if _, err := s.cfg.Sessions.EndAll(c.UserContext(), claimsOf(c).Subject); err != nil {
 		return err
 	}
+	s.record(c, sesame.AuditEvent{Event: audit.AllSessionsEnd, Result: "success", UserID: claimsOf(c).Subject})
 	s.setRefreshCookie(c, "", time.Time{})
 	return c.SendStatus(fiber.StatusNoContent)
 }
@@ -155,6 +186,7 @@ func (s *Server) endMySession(c *fiber.Ctx) error {
 	if err := s.cfg.Sessions.End(c.UserContext(), claimsOf(c).Subject, c.Params("id")); err != nil {
 		return err
 	}
+	s.record(c, sesame.AuditEvent{Event: audit.SessionEnded, Result: "success", UserID: claimsOf(c).Subject, Detail: "session " + c.Params("id")})
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
@@ -170,10 +202,18 @@ func (s *Server) me(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	hasPassword, err := s.cfg.Password.Has(c.UserContext(), u.ID)
+	if err != nil {
+		return err
+	}
+	credentials, err := s.credentialsOf(c)
+	if err != nil {
+		return err
+	}
 	return c.JSON(fiber.Map{
 		"user":         userJSON{ID: u.ID, Email: u.Email},
-		"credentials":  []any{},
-		"has_password": false,
+		"credentials":  credentials,
+		"has_password": hasPassword,
 		"sessions":     sessions,
 	})
 }

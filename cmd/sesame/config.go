@@ -3,8 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/sesame-auth/sesame/internal/app"
 )
@@ -15,6 +17,12 @@ type Config struct {
 	App       app.Config
 	LogLevel  string
 	LogFormat string
+	// ExtraOrigins is SESAME_EXTRA_ORIGINS as given: comma-separated.
+	ExtraOrigins string
+	// KeyReload and TrustedProxies are SESAME_KEY_RELOAD and
+	// SESAME_TRUSTED_PROXIES as given.
+	KeyReload      string
+	TrustedProxies string
 }
 
 type setting struct {
@@ -33,6 +41,14 @@ func (c *Config) settings() []setting {
 		{"MAIL_FROM", "Sesame <no-reply@localhost>", "sender address", &c.App.MailFrom},
 		{"SECRET", "", "root secret (base64, 32+ bytes); empty: generated into the data directory", &c.App.Secret},
 		{"AUDIENCE", "", "access-token audience; empty: the public URL", &c.App.Audience},
+		{"RATE_LIMITS", "on", "on, off (load tests only) or a multiplier of the limits", &c.App.RateLimits},
+		{"RP_NAME", "Sesame", "WebAuthn relying party name shown by authenticators", &c.App.RPName},
+		{"EXTRA_ORIGINS", "", "comma-separated origins besides the public URL allowed for WebAuthn (e.g. android:apk-key-hash:…)", &c.ExtraOrigins},
+		{"USER_VERIFICATION", "preferred", "WebAuthn user verification: preferred or required", &c.App.UserVerification},
+		{"KEY_RELOAD", "30s", "how often signing keys are re-read from the database, so every instance follows a rotation", &c.KeyReload},
+		{"PROXY_HEADER", "", "header a trusted reverse proxy sets to the client IP (X-Real-IP); empty: the socket's address", &c.App.ProxyHeader},
+		{"TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose PROXY_HEADER is believed", &c.TrustedProxies},
+		{"PPROF_ADDR", "", "loopback address serving net/http/pprof (profiling); empty: off", &c.App.PprofAddr},
 		{"LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
 		{"LOG_FORMAT", "text", "text or json", &c.LogFormat},
 	}
@@ -68,6 +84,37 @@ func (c *Config) validate() error {
 	}
 	if c.App.Audience == "" {
 		c.App.Audience = c.App.PublicURL
+	}
+	if c.App.UserVerification != "preferred" && c.App.UserVerification != "required" {
+		return fmt.Errorf("user verification %q: want preferred or required", c.App.UserVerification)
+	}
+	c.App.ExtraOrigins = nil
+	for _, o := range strings.Split(c.ExtraOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.App.ExtraOrigins = append(c.App.ExtraOrigins, o)
+		}
+	}
+	if c.App.KeyReload, err = time.ParseDuration(c.KeyReload); err != nil || c.App.KeyReload < time.Second {
+		return fmt.Errorf("key reload %q: want a duration of at least 1s, such as 30s", c.KeyReload)
+	}
+	c.App.TrustedProxies = nil
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return fmt.Errorf("trusted proxies: %q is neither an IP nor a CIDR", p)
+		}
+		c.App.TrustedProxies = append(c.App.TrustedProxies, p)
+	}
+	if c.App.ProxyHeader != "" && len(c.App.TrustedProxies) == 0 {
+		return fmt.Errorf("proxy header %q: set SESAME_TRUSTED_PROXIES to the proxies allowed to send it", c.App.ProxyHeader)
+	}
+	if a := c.App.PprofAddr; a != "" {
+		host, _, err := net.SplitHostPort(a)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return fmt.Errorf("pprof address %q: want a loopback host:port such as 127.0.0.1:6060", a)
+		}
 	}
 	return nil
 }

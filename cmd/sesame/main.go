@@ -3,6 +3,8 @@
 //	sesame serve          start the server (the default)
 //	sesame migrate        apply database migrations and exit
 //	sesame keys rotate    start signing with a new key; the old one stays published
+//	sesame audit --user EMAIL   print a user's security events, newest first
+//	sesame backup FILE    write an online backup (SQLite: a database file; PostgreSQL: pg_dump)
 package main
 
 import (
@@ -24,7 +26,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "sesame:", err)
 		}
@@ -34,7 +36,7 @@ func main() {
 
 // run dispatches a command line. It is main without the process, so tests
 // can drive it.
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -47,6 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	fs := flag.NewFlagSet("sesame "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	auditUser := fs.String("user", "", "for audit: the user's email address")
 	cfg, err := parseConfig(fs, args, getenv)
 	if err != nil {
 		return err
@@ -54,6 +57,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
+	}
+	if cmd == "backup" { // before app.Open: a backup never migrates
+		return backup(ctx, cfg, log, fs.Args(), stdout)
 	}
 	a, err := app.Open(ctx, cfg.App, log, app.Options{})
 	if err != nil {
@@ -76,8 +82,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 		log.Info("signing key rotated", "kid", kid)
 		return nil
+	case "audit":
+		return printAudit(ctx, a, *auditUser, stdout)
 	}
-	return fmt.Errorf("unknown command %q (serve, migrate, keys rotate)", cmd)
+	return fmt.Errorf("unknown command %q (serve, migrate, keys rotate, audit, backup)", cmd)
 }
 
 func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {

@@ -1,49 +1,295 @@
-import { request, busy, show } from "/static/api.js";
+// signin.js: the sign-in (and sign-up) page. Steps: the email field, which
+// also offers passkeys in its autofill; then an emailed link and code, a
+// password followed by a second factor, or a security key; after a
+// sign-in by email, the offer of a passkey.
 
-const $ = (id) => document.getElementById(id);
+import { setup, render } from "/static/i18n.js";
+import { request, APIError, PageError } from "/static/api.js";
+import { $, busy, isBusy, say, fail, clearMessages, showStep, strong, codeField, validCode, countdown } from "/static/ui.js";
+import * as passkeys from "/static/webauthn.js";
+import { afterEmailSignIn } from "/static/offer.js";
+
+setup();
+
+const home = "/account";
+const resendWait = 30; // seconds before a new code can be asked for
+
+let email = "";
 let flowID = null;
+let mfaToken = null;
+let stopResend = null;
 
-function fail(e) { show("error", e.friendly || String(e)); }
+function signedIn() {
+  say("signin.signedIn");
+  location.assign(home);
+}
+
+// --- Step 1: the email address ------------------------------------------
+
+function looksLikeEmail(v) { return /^[^\s@]+@[^\s@]+$/.test(v.trim()); }
+
+// The ways that need an address appear once one is typed.
+function updateMethods() { $("methods").hidden = !looksLikeEmail($("email").value); }
+$("email").addEventListener("input", updateMethods);
+updateMethods();
+
+function readEmail() {
+  const v = $("email").value.trim();
+  if (!v || !$("email").checkValidity()) throw new PageError("err.email_invalid");
+  return v;
+}
+
+function backToEmail() {
+  if (stopResend) stopResend();
+  flowID = null;
+  mfaToken = null;
+  $("code").value = "";
+  $("password").value = "";
+  $("mfa-code").value = "";
+  showStep("step-email", "email");
+  startConditional();
+}
+
+// Passkeys in the autofill: a conditional get() waits, unseen, until the
+// user picks a passkey in the email field's suggestions. It is aborted
+// before any other WebAuthn request, which the browser runs one at a time.
+// <html data-autofill> tells where that request is: "starting",
+// "listening" (the browser offers passkeys), "off" (settled or aborted).
+let conditional = null;
+const conditionalOK = passkeys.conditionalAvailable();
+
+function autofillState(state) { document.documentElement.dataset.autofill = state; }
+
+async function startConditional() {
+  if (conditional) return;
+  autofillState("starting");
+  if (!(await conditionalOK) || conditional) { if (!conditional) autofillState("off"); return; }
+  const ac = new AbortController();
+  let waiting = false;
+  const onWait = () => { waiting = true; autofillState("listening"); };
+  const run = passkeys.signIn({ mediation: "conditional", signal: ac.signal, onWait })
+    .then(signedIn, (e) => {
+      // Only a passkey the user picked and the server refused is worth a
+      // word; the rest (no passkey, aborted, a busy server before anything
+      // was shown) leaves the page as it is.
+      if (!ac.signal.aborted && waiting && e instanceof APIError) fail(e);
+    }).finally(() => {
+      if (conditional && conditional.ac === ac) conditional = null;
+      if (!conditional) autofillState("off");
+    });
+  conditional = { ac, run };
+}
+
+async function stopConditional() {
+  const c = conditional;
+  conditional = null;
+  if (c) {
+    c.ac.abort();
+    await c.run;
+  }
+}
+
+async function passkeyButton(button, email) {
+  clearMessages();
+  await stopConditional();
+  const ok = await busy(button, async () => {
+    try {
+      await passkeys.signIn(email ? { email } : {});
+      return true;
+    } catch (e) {
+      fail(e);
+      return false;
+    }
+  }, "common.waitingPasskey");
+  if (ok) signedIn(); else startConditional();
+}
+
+$("passkey-button").addEventListener("click", () => passkeyButton($("passkey-button")));
+
+$("use-key").addEventListener("click", () => {
+  try { email = readEmail(); } catch (e) { fail(e); $("email").focus(); return; }
+  passkeyButton($("use-key"), email);
+});
+
+// --- Step 2a: link and code by email -----------------------------------
+
+async function startEmail() {
+  const r = await request("POST", "/api/email/start", { email });
+  flowID = r.flow_id;
+}
+
+function holdResend(button, seconds) {
+  if (stopResend) stopResend();
+  stopResend = countdown(button, seconds);
+}
 
 $("email-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  show("error", "");
-  const email = $("email").value.trim();
-  if (!email || !$("email").checkValidity()) { show("error", "Enter a valid email address."); return; }
+  clearMessages();
+  try { email = readEmail(); } catch (e) { fail(e); $("email").focus(); return; }
   await busy($("email-send"), async () => {
     try {
-      const r = await request("POST", "/api/email/start", { email });
-      flowID = r.flow_id;
-      $("sent-to").textContent = email;
-      $("email-form").hidden = true;
-      $("code-form").hidden = false;
-      $("code").focus();
-    } catch (e) { fail(e); }
-  });
+      await startEmail();
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    await stopConditional();
+    render($("code-sent"), "code.sent", { email: strong(email) });
+    $("code").setAttribute("aria-describedby", "code-sent error");
+    showStep("step-code", "code");
+    holdResend($("code-resend"), resendWait);
+  }, "common.sending");
 });
 
-$("code").addEventListener("input", () => {
-  // Accept pasted codes with spaces or dashes.
-  const digits = $("code").value.replace(/\D/g, "").slice(0, 6);
-  if (digits !== $("code").value) $("code").value = digits;
-});
+codeField($("code"), $("code-form"));
 
 $("code-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  show("error", "");
+  clearMessages();
+  const code = validCode($("code"));
+  if (!code) { fail(new PageError("err.code_format")); $("code").focus(); return; }
   await busy($("code-verify"), async () => {
     try {
-      await request("POST", "/api/email/verify", { flow_id: flowID, code: $("code").value });
-      show("status", "Signed in.");
-      location.assign("/account");
-    } catch (e) { fail(e); }
-  });
+      const session = await request("POST", "/api/email/verify", { flow_id: flowID, code });
+      say("signin.signedIn");
+      await afterEmailSignIn(session);
+    } catch (e) {
+      fail(e);
+      $("code").select();
+    }
+  }, "common.checking");
 });
 
-$("restart").addEventListener("click", () => {
-  flowID = null;
-  $("code").value = "";
-  $("code-form").hidden = true;
-  $("email-form").hidden = false;
-  $("email").focus();
+$("code-resend").addEventListener("click", async () => {
+  if (isBusy($("code-resend"))) return;
+  clearMessages();
+  const wait = await busy($("code-resend"), async () => {
+    try {
+      await startEmail();
+      $("code").value = "";
+      say("code.resent");
+      return resendWait;
+    } catch (e) {
+      fail(e);
+      return e.retryAfter || 0;
+    }
+  }, "common.sending");
+  if (wait) holdResend($("code-resend"), wait);
+  $("code").focus();
 });
+
+$("code-restart").addEventListener("click", () => { clearMessages(); backToEmail(); });
+
+// --- Step 2b: password, then the second factor ----------------------------
+
+$("use-password").addEventListener("click", async () => {
+  clearMessages();
+  try { email = readEmail(); } catch (e) { fail(e); $("email").focus(); return; }
+  await stopConditional();
+  $("password-username").value = email;
+  render($("password-for"), "password.for", { email: strong(email) });
+  showStep("step-password", "password");
+});
+
+$("password-show").addEventListener("change", () => {
+  $("password").type = $("password-show").checked ? "text" : "password";
+});
+
+$("password-back").addEventListener("click", () => { clearMessages(); backToEmail(); });
+
+$("password-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  clearMessages();
+  const password = $("password").value;
+  if (!password) { fail(new PageError("err.password_empty")); $("password").focus(); return; }
+  await busy($("password-submit"), async () => {
+    try {
+      // The SCRAM client loads only when someone uses a password.
+      const scram = await import("/static/scram.js");
+      const r = await scram.login(email, password);
+      mfaToken = r.mfa_token;
+      $("password").value = "";
+      showMFA(r.mfa_methods || ["email_otp"]);
+    } catch (e) {
+      fail(e);
+      $("password").select();
+    }
+  }, "common.checking");
+});
+
+function showMFA(methods) {
+  $("mfa-email").hidden = !methods.includes("email_otp");
+  $("mfa-passkey").hidden = !methods.includes("webauthn") || !passkeys.supported();
+  $("mfa-choices").hidden = false;
+  $("mfa-code-form").hidden = true;
+  showStep("step-mfa");
+}
+
+async function sendMFACode() {
+  await request("POST", "/api/mfa/email/send", { mfa_token: mfaToken });
+}
+
+$("mfa-email").addEventListener("click", () => busy($("mfa-email"), async () => {
+  clearMessages();
+  try {
+    await sendMFACode();
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  $("mfa-choices").hidden = true;
+  $("mfa-code-form").hidden = false;
+  $("mfa-code").focus();
+  holdResend($("mfa-resend"), resendWait);
+}, "common.sending"));
+
+codeField($("mfa-code"), $("mfa-code-form"));
+
+$("mfa-code-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  clearMessages();
+  const code = validCode($("mfa-code"));
+  if (!code) { fail(new PageError("err.code_format")); $("mfa-code").focus(); return; }
+  await busy($("mfa-verify"), async () => {
+    try {
+      await request("POST", "/api/mfa/email/verify", { mfa_token: mfaToken, code });
+      signedIn();
+    } catch (e) {
+      fail(e);
+      $("mfa-code").select();
+    }
+  }, "common.checking");
+});
+
+$("mfa-resend").addEventListener("click", async () => {
+  if (isBusy($("mfa-resend"))) return;
+  clearMessages();
+  const wait = await busy($("mfa-resend"), async () => {
+    try {
+      await sendMFACode();
+      $("mfa-code").value = "";
+      say("code.resent");
+      return resendWait;
+    } catch (e) {
+      fail(e);
+      return e.retryAfter || 0;
+    }
+  }, "common.sending");
+  if (wait) holdResend($("mfa-resend"), wait);
+  $("mfa-code").focus();
+});
+
+$("mfa-passkey").addEventListener("click", () => busy($("mfa-passkey"), async () => {
+  clearMessages();
+  try {
+    await passkeys.secondFactor(mfaToken);
+    signedIn();
+  } catch (e) {
+    fail(e);
+  }
+}, "common.waitingPasskey"));
+
+$("mfa-restart").addEventListener("click", () => { clearMessages(); backToEmail(); });
+
+startConditional();

@@ -11,14 +11,20 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"time"
+
+	"github.com/sesame-auth/sesame/audit"
+	"github.com/sesame-auth/sesame/limit"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/db"
 	"github.com/sesame-auth/sesame/magiclink"
 	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/server"
 	"github.com/sesame-auth/sesame/token"
+	"github.com/sesame-auth/sesame/webauthn"
 )
 
 // Config is every setting of a running Sesame (API.md "Configuration").
@@ -32,6 +38,28 @@ type Config struct {
 	MailFrom  string
 	Secret    string
 	Audience  string
+	// RateLimits is "on" (SECURITY.md's numbers), an integer that multiplies
+	// them, or "off" (load tests only; logged as a warning).
+	RateLimits string
+	// RPName is the WebAuthn relying party's display name ("Sesame").
+	RPName string
+	// ExtraOrigins are origins besides the public URL allowed to run
+	// WebAuthn ceremonies, such as a native app's.
+	ExtraOrigins []string
+	// UserVerification is the WebAuthn UV policy: "preferred" (default) or
+	// "required".
+	UserVerification string
+	// KeyReload is how often signing keys are read again from the
+	// database, so that a rotation reaches every instance; 0 means 30 s.
+	KeyReload time.Duration
+	// ProxyHeader names the header a trusted reverse proxy puts the client
+	// IP in (X-Real-IP); it is read only on connections from
+	// TrustedProxies (IPs or CIDRs). Empty: the socket's address is used.
+	ProxyHeader    string
+	TrustedProxies []string
+	// PprofAddr, when set, serves net/http/pprof on this (loopback)
+	// address, apart from the public listener.
+	PprofAddr string
 }
 
 // IsLocalhost reports whether the public URL is on this machine, where the
@@ -87,7 +115,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	if err := a.DB.Migrate(ctx, log); err != nil {
 		return err
 	}
-	if a.Keys, err = token.NewKeys(a.DB, secret.Key(sesame.PurposeKeyEncryption), token.KeysOptions{Logger: log, Now: opts.Now}); err != nil {
+	if a.Keys, err = token.NewKeys(a.DB, secret.Key(sesame.PurposeKeyEncryption), token.KeysOptions{Logger: log, Now: opts.Now, Reload: cfg.KeyReload}); err != nil {
 		return err
 	}
 	if err := a.Keys.Ensure(ctx); err != nil {
@@ -112,7 +140,40 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		}
 	}
 	a.queue = mail.NewQueue(sender, log, 4, 1024)
+	limitScale, err := rateLimitScale(cfg.RateLimits)
+	if err != nil {
+		return err
+	}
+	if limitScale == 0 {
+		log.Warn("RATE LIMITS ARE OFF: never run like this in production (SESAME_RATE_LIMITS=off)")
+	} else if limitScale > 1 {
+		log.Warn("rate limits raised", "multiplier", limitScale)
+	}
 
+	passwords := password.New(password.Config{
+		Store:       a.DB,
+		Mail:        a.queue,
+		FakeSaltKey: secret.Key(sesame.PurposeFakeSalt),
+		CodeKey:     secret.Key(sesame.PurposeCodeMAC),
+		PublicURL:   cfg.PublicURL,
+		Credentials: a.DB,
+		Logger:      log,
+		Now:         opts.Now,
+	})
+	passkeys, err := webauthn.New(webauthn.Config{
+		Store:             a.DB,
+		Mail:              a.queue,
+		PublicURL:         cfg.PublicURL,
+		ExtraOrigins:      cfg.ExtraOrigins,
+		RPName:            cfg.RPName,
+		UserVerification:  cfg.UserVerification,
+		FakeCredentialKey: secret.Key(sesame.PurposeFakeCredential),
+		Logger:            log,
+		Now:               opts.Now,
+	})
+	if err != nil {
+		return err
+	}
 	a.Server, err = server.New(server.Config{
 		PublicURL: cfg.PublicURL,
 		Logger:    log,
@@ -127,10 +188,19 @@ func (a *App) open(ctx context.Context, opts Options) error {
 			Now:        opts.Now,
 		}),
 		Sessions: token.NewSessions(token.SessionsConfig{Store: a.DB, Now: opts.Now}),
+		Password: passwords,
+		WebAuthn: passkeys,
 		Issuer:   a.Issuer,
 		Keys:     a.Keys,
 		Outbox:   outbox,
+		Limits:   limit.New(a.DB, opts.Now, limitScale),
+		Audit:    audit.New(a.DB, log, opts.Now),
+		Notices:  a.queue,
 		Now:      opts.Now,
+		// Client IPs for limits and audit come from ProxyHeader only on
+		// connections from a trusted proxy (docs/deploy.md).
+		ProxyHeader:    cfg.ProxyHeader,
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	return err
 }
@@ -139,6 +209,11 @@ func (a *App) open(ctx context.Context, opts Options) error {
 // gracefully: open requests get up to 10 seconds to finish.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go a.sweep(ctx)
+	if a.Config.PprofAddr != "" {
+		if err := a.servePprof(ctx); err != nil {
+			return err
+		}
+	}
 	a.Log.Info("sesame listening", "addr", ln.Addr().String(), "public_url", a.Config.PublicURL, "database", a.DB.Dialect())
 	errc := make(chan error, 1)
 	go func() { errc <- a.Server.Serve(ln) }()
@@ -153,7 +228,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return a.Server.Shutdown(shutdown)
 }
 
-// sweep deletes expired rows every minute.
+// sweep deletes expired rows every minute. Every instance tries; a
+// database lock lets one at a time do it (db.SweepExpired).
 func (a *App) sweep(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -162,8 +238,10 @@ func (a *App) sweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := a.DB.Sweep(ctx, time.Now(), 24*time.Hour); err != nil {
+			if swept, n, err := a.DB.SweepExpired(ctx, time.Now()); err != nil {
 				a.Log.Warn("sweep failed", "err", err)
+			} else if !swept {
+				a.Log.Debug("sweep skipped: another instance is sweeping")
 			} else if n > 0 {
 				a.Log.Debug("swept expired rows", "rows", n)
 			}
@@ -183,4 +261,18 @@ func (a *App) Close() error {
 		err = errors.Join(err, a.DB.Close())
 	}
 	return err
+}
+
+func rateLimitScale(v string) (int, error) {
+	switch v {
+	case "", "on":
+		return 1, nil
+	case "off":
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("rate limits %q: want on, off or a multiplier of at least 1", v)
+	}
+	return n, nil
 }

@@ -42,6 +42,8 @@ type Options struct {
 	Database string
 	// Secret overrides the root secret (instances sharing a database).
 	Secret string
+	// RateLimits is passed on as SESAME_RATE_LIMITS ("off" for benchmarks).
+	RateLimits string
 }
 
 // Env is one running Sesame.
@@ -86,13 +88,14 @@ func New(t testing.TB, opts Options) *Env {
 		opts.Secret = base64.StdEncoding.EncodeToString(sesame.RandomBytes(32))
 	}
 	cfg := app.Config{
-		PublicURL: e.PublicURL,
-		Database:  database,
-		DataDir:   t.TempDir(),
-		Signup:    opts.Signup,
-		SMTPURL:   e.SMTP.URL(),
-		MailFrom:  "Sesame <no-reply@localhost>",
-		Secret:    opts.Secret,
+		PublicURL:  e.PublicURL,
+		Database:   database,
+		DataDir:    t.TempDir(),
+		Signup:     opts.Signup,
+		SMTPURL:    e.SMTP.URL(),
+		MailFrom:   "Sesame <no-reply@localhost>",
+		Secret:     opts.Secret,
+		RateLimits: opts.RateLimits,
 	}
 	if cfg.Audience == "" {
 		cfg.Audience = cfg.PublicURL

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// client speaks Sesame's HTTP API to one or several instances, sending
+// each request to the next base URL in turn, so that a ceremony begun on
+// one instance is finished on another. Safe for concurrent use.
+type client struct {
+	bases []string
+	next  atomic.Uint64
+	http  *http.Client
+}
+
+func newClient(bases []string, conns int, timeout time.Duration) *client {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        conns * len(bases),
+		MaxIdleConnsPerHost: conns,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	return &client{bases: bases, http: &http.Client{Transport: tr, Timeout: timeout}}
+}
+
+// statusError is an answer other than the one expected.
+type statusError struct {
+	status int
+	code   string // the problem's "code", if any
+}
+
+func (e *statusError) Error() string {
+	if e.code != "" {
+		return fmt.Sprintf("%d %s", e.status, e.code)
+	}
+	return strconv.Itoa(e.status)
+}
+
+// errorKey names an error for the errors-by-status table.
+func errorKey(err error) string {
+	var se *statusError
+	switch {
+	case errors.As(err, &se):
+		return se.Error()
+	case errors.Is(err, context.DeadlineExceeded), strings.Contains(err.Error(), "Timeout exceeded"):
+		return "timeout"
+	case errors.Is(err, errNoMail):
+		return "no mail"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return "net"
+	}
+	return "client"
+}
+
+// session is what a sign-in or refresh gives a client.
+type session struct {
+	access   string
+	refresh  string
+	userID   string
+	issuedAt time.Time
+}
+
+type header struct{ name, value string }
+
+// call sends one request and decodes a JSON answer into out (if not nil),
+// failing unless the status is want.
+func (c *client) call(ctx context.Context, method, path string, body any, want int, out any, headers ...header) (http.Header, error) {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		r = bytes.NewReader(b)
+	}
+	base := c.bases[(c.next.Add(1)-1)%uint64(len(c.bases))]
+	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", "sesame-load")
+	for _, h := range headers {
+		req.Header.Set(h.name, h.value)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode != want {
+		var p struct {
+			Code string `json:"code"`
+		}
+		_ = json.Unmarshal(raw, &p)
+		return nil, &statusError{status: res.StatusCode, code: p.Code}
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return res.Header, nil
+}
+
+// sessionCall sends a request that answers a session.
+func (c *client) sessionCall(ctx context.Context, path string, body any, headers ...header) (session, error) {
+	var out struct {
+		AccessToken string `json:"access_token"`
+		User        struct {
+			ID string `json:"id"`
+		} `json:"user"`
+	}
+	h, err := c.call(ctx, "POST", path, body, http.StatusOK, &out, headers...)
+	if err != nil {
+		return session{}, err
+	}
+	s := session{access: out.AccessToken, userID: out.User.ID, issuedAt: time.Now()}
+	for _, ck := range (&http.Response{Header: h}).Cookies() {
+		if ck.Name == "sesame_refresh" {
+			s.refresh = ck.Value
+		}
+	}
+	if s.access == "" || s.refresh == "" {
+		return s, errors.New("incomplete session answer")
+	}
+	return s, nil
+}
+
+func bearer(token string) header { return header{"Authorization", "Bearer " + token} }
+
+func refreshCookie(value string) header { return header{"Cookie", "sesame_refresh=" + value} }
+
+// ceremony is a WebAuthn begin answer.
+type ceremony struct {
+	ID        string          `json:"ceremony_id"`
+	PublicKey json.RawMessage `json:"publicKey"`
+}
+
+func finishBody(id string, credential []byte) map[string]any {
+	return map[string]any{"ceremony_id": id, "credential": json.RawMessage(credential)}
+}
+
+// publicURL asks the first instance for the public URL (the issuer), which
+// is the WebAuthn origin whatever address the tool connects to.
+func (c *client) publicURL(ctx context.Context) (string, error) {
+	var out struct {
+		Issuer string `json:"issuer"`
+	}
+	if _, err := c.call(ctx, "GET", "/.well-known/openid-configuration", nil, http.StatusOK, &out); err != nil {
+		return "", fmt.Errorf("openid-configuration: %w", err)
+	}
+	if out.Issuer == "" {
+		return "", errors.New("openid-configuration names no issuer")
+	}
+	return out.Issuer, nil
+}

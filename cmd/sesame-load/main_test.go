@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sesame-auth/sesame/internal/testserver"
+	"github.com/sesame-auth/sesame/internal/testsmtp"
+)
+
+// testCodes reads codes from the test server's own SMTP server, which the
+// tool's sink stands in for against a real deployment.
+type testCodes struct {
+	smtp *testsmtp.Server
+	mu   sync.Mutex
+	seen map[string]int // per address: messages already looked at
+}
+
+func (c *testCodes) Forget(email string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen[email] = c.count(email)
+}
+
+func (c *testCodes) count(email string) int {
+	n := 0
+	for _, m := range c.smtp.Messages() {
+		if len(m.To) > 0 && m.To[0] == email {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *testCodes) Code(ctx context.Context, email string) (string, error) {
+	for {
+		c.mu.Lock()
+		i := 0
+		for _, m := range c.smtp.Messages() {
+			if len(m.To) == 0 || m.To[0] != email {
+				continue
+			}
+			i++
+			if i <= c.seen[email] {
+				continue
+			}
+			c.seen[email] = i
+			if testsmtp.ExtractLinkToken(m.Text) != "" {
+				c.mu.Unlock()
+				return testsmtp.ExtractCode(m.Text), nil
+			}
+		}
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return "", errNoMail
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// TestSmoke runs the tool for two seconds against a real server, so that
+// it does not rot. Rate limits are on in testserver, so 429s are allowed;
+// nothing else is.
+func TestSmoke(t *testing.T) {
+	e := testserver.New(t, testserver.Options{Listen: true})
+	cfg, err := parseFlags([]string{"-url", e.BaseURL, "-users", "2", "-accounts", "3", "-duration", "2s",
+		"-progress", "1s", "-mix", "passkey=2,email=1,refresh=4,me=4"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	results, err := run(context.Background(), cfg, &testCodes{smtp: e.SMTP, seen: map[string]int{}}, &out)
+	t.Logf("\n%s", out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byOp := map[string]Result{}
+	for _, r := range results {
+		byOp[r.Op] = r
+		for k := range r.Errors {
+			if !strings.HasPrefix(k, "429") {
+				t.Errorf("%s: error %q; only 429 (rate limits on) is expected", r.Op, k)
+			}
+		}
+	}
+	for _, op := range []string{opSignup, opRegister, opPasskey, opRefresh, opMe} {
+		if byOp[op].Count == 0 {
+			t.Errorf("no %s succeeded", op)
+		}
+	}
+	if byOp[opSignup].Count != 3 || byOp[opRegister].Count != 3 {
+		t.Errorf("set-up: %d sign-ups and %d passkeys; want 3 each", byOp[opSignup].Count, byOp[opRegister].Count)
+	}
+	if !strings.Contains(out.String(), "p99") || strings.Count(out.String(), "errors ") < 1 {
+		t.Errorf("no results table or progress line in the output")
+	}
+}
+
+func TestParseMix(t *testing.T) {
+	m, err := parseMix("passkey=1, me=3")
+	if err != nil || m.String() != "passkey=25%,me=75%" {
+		t.Fatalf(`parseMix("passkey=1, me=3") = %v, %v; want passkey=25%%,me=75%%`, m, err)
+	}
+	for _, bad := range []string{"", "passkey=0", "login=1", "me=x", "me=-1"} {
+		if _, err := parseMix(bad); err == nil {
+			t.Errorf("parseMix(%q) succeeded; want an error", bad)
+		}
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	var lat []time.Duration
+	for i := 1; i <= 100; i++ {
+		lat = append(lat, time.Duration(i))
+	}
+	for _, tt := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 50}, {0.95, 95}, {0.99, 99}, {1, 100}, {0, 1}} {
+		if got := quantile(lat, tt.q); got != tt.want {
+			t.Errorf("quantile(1…100, %v) = %d; want %d", tt.q, got, tt.want)
+		}
+	}
+}

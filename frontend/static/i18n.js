@@ -1,0 +1,430 @@
+// i18n.js: the pages' words in English and Japanese.
+//
+// The server sets <html lang> from Accept-Language; a choice made with the
+// language switch is kept in localStorage and wins. Static text carries
+// data-i18n="key" (its text) or data-i18n-attr="attr:key;attr:key"; text
+// built by scripts goes through t() or render(), which remembers what it
+// rendered so a language switch can render it again.
+
+const dict = {
+  en: {
+    "lang.label": "Language",
+    "common.cancel": "Cancel",
+    "common.working": "Working…",
+    "common.sending": "Sending…",
+    "common.checking": "Checking…",
+    "common.signingIn": "Signing in…",
+    "common.saving": "Saving…",
+    "common.removing": "Removing…",
+    "common.waitingPasskey": "Waiting for your passkey…",
+
+    "err.bad_request": "Something in the request was not right. Check it and try again.",
+    "err.unauthorized": "Please sign in again.",
+    "err.forbidden": "That is not allowed.",
+    "err.not_found": "That was not found. It may have been removed already.",
+    "err.conflict": "That is already registered.",
+    "err.invalid_code": "That code is not right.",
+    "err.invalid_code_left": "That code is not right. Tries left: {n}.",
+    "err.expired": "This code or link has expired. Please start again.",
+    "err.used": "This link or code was already used. Please start again.",
+    "err.invalid_credentials": "The email address or password is not right.",
+    "err.ceremony_failed": "That passkey could not be used. Try again, or choose another way.",
+    "err.rate_limited": "Too many tries. Please wait a moment and try again.",
+    "err.rate_limited_s": "Too many tries. Try again in {s} seconds.",
+    "err.rate_limited_m": "Too many tries. Try again in {m} minutes.",
+    "err.too_large": "That was too large.",
+    "err.reauth_required": "Please confirm it's you first.",
+    "err.internal": "Something went wrong on our side. Please try again.",
+    "err.unavailable": "We couldn't reach the server. Check your connection and try again.",
+    "err.email_invalid": "Enter a valid email address, like name@example.com.",
+    "err.code_format": "Enter the 6-digit code from the email.",
+    "err.passkey_cancelled": "The passkey request was cancelled or timed out.",
+    "err.passkey_exists": "This device already has a passkey for your account.",
+    "err.passkey_unsupported": "This browser can't use passkeys here.",
+    "err.password_empty": "Enter your password.",
+    "err.password_short": "Use at least 8 characters.",
+    "err.password_long": "Use at most 128 characters.",
+    "err.password_mismatch": "The two passwords are not the same.",
+    "err.password_chars": "The password has a control or private-use character. Use letters, digits, spaces and symbols.",
+    "err.password_proof": "The server could not prove it knows your password, so we stopped. Try again.",
+    "err.name_empty": "Enter a name.",
+    "err.crypto": "This browser can't do the password check. Use another way to sign in.",
+
+    "signin.title": "Sign in · Sesame",
+    "signin.heading": "Sign in to Sesame",
+    "signin.intro": "New here? Enter your email and we'll set up your account.",
+    "signin.email": "Email address",
+    "signin.emailCode": "Email me a link and code",
+    "signin.password": "Use a password",
+    "signin.securityKey": "Use a security key",
+    "signin.or": "or",
+    "signin.passkey": "Sign in with a passkey",
+    "signin.signedIn": "Signed in.",
+
+    "code.heading": "Check your email",
+    "code.sent": "We sent a link and a 6-digit code to {email}. Open the link on this device, or enter the code here.",
+    "code.label": "6-digit code",
+    "code.submit": "Continue",
+    "code.resend": "Send a new code",
+    "code.resendIn": "Send a new code ({s} s)",
+    "code.resent": "We sent a new code.",
+    "code.otherAddress": "Use another address",
+
+    "password.heading": "Enter your password",
+    "password.for": "Signing in as {email}",
+    "password.label": "Password",
+    "password.show": "Show password",
+    "password.submit": "Continue",
+    "password.otherWay": "Choose another way",
+
+    "mfa.heading": "One more step",
+    "mfa.intro": "A password is always followed by a second step. Choose how to confirm it's you.",
+    "mfa.email": "Email me a code",
+    "mfa.passkey": "Use a passkey or security key",
+    "mfa.sent": "We sent a 6-digit code to your email address. It works for 5 minutes.",
+    "mfa.restart": "Start over",
+
+    "offer.heading": "Sign in faster next time",
+    "offer.text": "Add a passkey and sign in with your fingerprint, face or screen lock. No codes, no passwords.",
+    "offer.add": "Add a passkey",
+    "offer.skip": "Not now",
+    "offer.added": "Passkey added.",
+
+    "link.title": "Confirm sign-in · Sesame",
+    "link.heading": "Confirm sign-in",
+    "link.checking": "Checking your link…",
+    "link.signingInAs": "You are signing in as {email} on this device.",
+    "link.notYou": "If you didn't ask to sign in, close this page: nothing happens until you press the button.",
+    "link.confirm": "Sign in",
+    "link.incomplete": "This link is incomplete. Copy the whole link from the email.",
+    "link.back": "Back to sign-in",
+
+    "account.title": "Your account · Sesame",
+    "account.heading": "Your account",
+    "account.loading": "Loading…",
+    "account.signedInAs": "Signed in as {email}",
+    "account.signOut": "Sign out",
+
+    "passkeys.heading": "Passkeys",
+    "passkeys.intro": "Sign in with your fingerprint, face, screen lock or a security key.",
+    "passkeys.none": "You have no passkeys yet.",
+    "passkeys.add": "Add a passkey",
+    "passkeys.addKey": "Add a security key",
+    "passkeys.synced": "Synced",
+    "passkeys.deviceBound": "Device-bound",
+    "passkeys.created": "Added {date}",
+    "passkeys.lastUsed": "last used {when}",
+    "passkeys.neverUsed": "not used yet",
+    "passkeys.rename": "Rename",
+    "passkeys.renameLabel": "Rename {name}",
+    "passkeys.removeLabel": "Remove {name}",
+    "passkeys.remove": "Remove",
+    "passkeys.name": "Name",
+    "passkeys.save": "Save",
+    "passkeys.renamed": "Passkey renamed.",
+    "passkeys.removed": "Passkey removed.",
+    "passkeys.added": "Passkey added.",
+    "passkeys.confirmRemove": "Remove the passkey “{name}”? You won't be able to sign in with it any more.",
+    "passkeys.defaultName": "Passkey",
+    "passkeys.keyName": "Security key",
+
+    "pw.heading": "Password",
+    "pw.has": "You have a password. After it, a second step is always asked.",
+    "pw.none": "You have no password, and you don't need one: passkeys and email codes are enough.",
+    "pw.set": "Set a password",
+    "pw.change": "Change password",
+    "pw.remove": "Remove password",
+    "pw.new": "New password",
+    "pw.again": "Type it again",
+    "pw.rules": "8 to 128 characters. Longer is stronger: a few words together make a good one.",
+    "pw.save": "Save password",
+    "pw.saved": "Password saved.",
+    "pw.removed": "Password removed.",
+    "pw.confirmRemove": "Remove your password? You can still sign in with a passkey or an email code.",
+
+    "sessions.heading": "Where you're signed in",
+    "sessions.thisDevice": "This device",
+    "sessions.lastActive": "Active {when}",
+    "sessions.signedInWith": "Signed in with {method}",
+    "sessions.end": "End",
+    "sessions.endLabel": "End the session on {device}",
+    "sessions.ended": "That session has ended.",
+    "sessions.signOutAll": "Sign out everywhere",
+    "sessions.confirmAll": "Sign out on every device, this one included?",
+    "sessions.unknownDevice": "Unknown device",
+    "device": "{browser} on {os}",
+    "method.passkey": "a passkey",
+    "method.email": "an email link or code",
+    "method.password": "a password and a second step",
+    "method.other": "another method",
+
+    "reauth.heading": "Confirm it's you",
+    "reauth.intro": "For your security, confirm it's you before changing how you sign in.",
+    "reauth.passkey": "Use a passkey",
+    "reauth.email": "Email me a code",
+    "reauth.sent": "We sent a 6-digit code to {email}.",
+    "reauth.confirm": "Confirm",
+    "reauth.wrongUser": "That passkey belongs to another account.",
+  },
+
+  ja: {
+    "lang.label": "言語",
+    "common.cancel": "キャンセル",
+    "common.working": "処理中…",
+    "common.sending": "送信中…",
+    "common.checking": "確認中…",
+    "common.signingIn": "サインイン中…",
+    "common.saving": "保存中…",
+    "common.removing": "削除中…",
+    "common.waitingPasskey": "パスキーの操作を待っています…",
+
+    "err.bad_request": "入力内容に問題があります。確認してもう一度お試しください。",
+    "err.unauthorized": "もう一度サインインしてください。",
+    "err.forbidden": "この操作は許可されていません。",
+    "err.not_found": "見つかりませんでした。すでに削除された可能性があります。",
+    "err.conflict": "すでに登録されています。",
+    "err.invalid_code": "コードが正しくありません。",
+    "err.invalid_code_left": "コードが正しくありません。あと{n}回試せます。",
+    "err.expired": "このコードまたはリンクは有効期限が切れています。最初からやり直してください。",
+    "err.used": "このリンクまたはコードはすでに使用されています。最初からやり直してください。",
+    "err.invalid_credentials": "メールアドレスまたはパスワードが正しくありません。",
+    "err.ceremony_failed": "このパスキーは使用できませんでした。もう一度試すか、別の方法を選んでください。",
+    "err.rate_limited": "試行回数が多すぎます。しばらく待ってからもう一度お試しください。",
+    "err.rate_limited_s": "試行回数が多すぎます。{s}秒後にもう一度お試しください。",
+    "err.rate_limited_m": "試行回数が多すぎます。{m}分後にもう一度お試しください。",
+    "err.too_large": "データが大きすぎます。",
+    "err.reauth_required": "先に本人確認をしてください。",
+    "err.internal": "サーバーで問題が発生しました。もう一度お試しください。",
+    "err.unavailable": "サーバーに接続できませんでした。接続を確認してもう一度お試しください。",
+    "err.email_invalid": "name@example.com のような有効なメールアドレスを入力してください。",
+    "err.code_format": "メールに記載された6桁のコードを入力してください。",
+    "err.passkey_cancelled": "パスキーの操作がキャンセルされたか、時間切れになりました。",
+    "err.passkey_exists": "このデバイスにはすでにこのアカウントのパスキーがあります。",
+    "err.passkey_unsupported": "このブラウザではここでパスキーを使用できません。",
+    "err.password_empty": "パスワードを入力してください。",
+    "err.password_short": "8文字以上にしてください。",
+    "err.password_long": "128文字以内にしてください。",
+    "err.password_mismatch": "2つのパスワードが一致しません。",
+    "err.password_chars": "パスワードに制御文字または私用文字が含まれています。文字、数字、空白、記号を使ってください。",
+    "err.password_proof": "サーバーがパスワードを確認できなかったため、処理を中止しました。もう一度お試しください。",
+    "err.name_empty": "名前を入力してください。",
+    "err.crypto": "このブラウザではパスワードの確認ができません。別の方法でサインインしてください。",
+
+    "signin.title": "サインイン · Sesame",
+    "signin.heading": "Sesame にサインイン",
+    "signin.intro": "はじめての方も、メールアドレスを入力するとアカウントを作成できます。",
+    "signin.email": "メールアドレス",
+    "signin.emailCode": "リンクとコードをメールで受け取る",
+    "signin.password": "パスワードを使う",
+    "signin.securityKey": "セキュリティキーを使う",
+    "signin.or": "または",
+    "signin.passkey": "パスキーでサインイン",
+    "signin.signedIn": "サインインしました。",
+
+    "code.heading": "メールを確認してください",
+    "code.sent": "{email} にリンクと6桁のコードを送信しました。このデバイスでリンクを開くか、ここにコードを入力してください。",
+    "code.label": "6桁のコード",
+    "code.submit": "続ける",
+    "code.resend": "コードを再送信",
+    "code.resendIn": "コードを再送信（{s}秒）",
+    "code.resent": "新しいコードを送信しました。",
+    "code.otherAddress": "別のメールアドレスを使う",
+
+    "password.heading": "パスワードを入力",
+    "password.for": "{email} としてサインイン",
+    "password.label": "パスワード",
+    "password.show": "パスワードを表示",
+    "password.submit": "続ける",
+    "password.otherWay": "別の方法を選ぶ",
+
+    "mfa.heading": "もう1ステップ",
+    "mfa.intro": "パスワードの後には、必ず2つ目の確認があります。本人確認の方法を選んでください。",
+    "mfa.email": "コードをメールで受け取る",
+    "mfa.passkey": "パスキーまたはセキュリティキーを使う",
+    "mfa.sent": "登録済みのメールアドレスに6桁のコードを送信しました。有効期限は5分です。",
+    "mfa.restart": "最初からやり直す",
+
+    "offer.heading": "次回はもっと簡単にサインイン",
+    "offer.text": "パスキーを追加すると、指紋・顔認証・画面ロックでサインインできます。コードもパスワードも不要です。",
+    "offer.add": "パスキーを追加",
+    "offer.skip": "今はしない",
+    "offer.added": "パスキーを追加しました。",
+
+    "link.title": "サインインの確認 · Sesame",
+    "link.heading": "サインインの確認",
+    "link.checking": "リンクを確認しています…",
+    "link.signingInAs": "このデバイスで {email} としてサインインします。",
+    "link.notYou": "サインインを依頼していない場合は、このページを閉じてください。ボタンを押すまで何も起こりません。",
+    "link.confirm": "サインイン",
+    "link.incomplete": "リンクが不完全です。メールからリンク全体をコピーしてください。",
+    "link.back": "サインインに戻る",
+
+    "account.title": "アカウント · Sesame",
+    "account.heading": "アカウント",
+    "account.loading": "読み込み中…",
+    "account.signedInAs": "{email} でサインイン中",
+    "account.signOut": "サインアウト",
+
+    "passkeys.heading": "パスキー",
+    "passkeys.intro": "指紋、顔認証、画面ロック、またはセキュリティキーでサインインできます。",
+    "passkeys.none": "パスキーはまだありません。",
+    "passkeys.add": "パスキーを追加",
+    "passkeys.addKey": "セキュリティキーを追加",
+    "passkeys.synced": "同期",
+    "passkeys.deviceBound": "デバイス限定",
+    "passkeys.created": "{date} に追加",
+    "passkeys.lastUsed": "最終使用 {when}",
+    "passkeys.neverUsed": "未使用",
+    "passkeys.rename": "名前を変更",
+    "passkeys.renameLabel": "{name} の名前を変更",
+    "passkeys.removeLabel": "{name} を削除",
+    "passkeys.remove": "削除",
+    "passkeys.name": "名前",
+    "passkeys.save": "保存",
+    "passkeys.renamed": "パスキーの名前を変更しました。",
+    "passkeys.removed": "パスキーを削除しました。",
+    "passkeys.added": "パスキーを追加しました。",
+    "passkeys.confirmRemove": "パスキー「{name}」を削除しますか？今後このパスキーではサインインできなくなります。",
+    "passkeys.defaultName": "パスキー",
+    "passkeys.keyName": "セキュリティキー",
+
+    "pw.heading": "パスワード",
+    "pw.has": "パスワードが設定されています。パスワードの後には必ず2つ目の確認があります。",
+    "pw.none": "パスワードは設定されていません。パスキーやメールのコードがあれば不要です。",
+    "pw.set": "パスワードを設定",
+    "pw.change": "パスワードを変更",
+    "pw.remove": "パスワードを削除",
+    "pw.new": "新しいパスワード",
+    "pw.again": "もう一度入力",
+    "pw.rules": "8〜128文字。長いほど安全です。いくつかの単語を組み合わせるのがおすすめです。",
+    "pw.save": "パスワードを保存",
+    "pw.saved": "パスワードを保存しました。",
+    "pw.removed": "パスワードを削除しました。",
+    "pw.confirmRemove": "パスワードを削除しますか？パスキーやメールのコードで引き続きサインインできます。",
+
+    "sessions.heading": "サインイン中のデバイス",
+    "sessions.thisDevice": "このデバイス",
+    "sessions.lastActive": "最終アクティブ {when}",
+    "sessions.signedInWith": "{method}でサインイン",
+    "sessions.end": "終了",
+    "sessions.endLabel": "{device} のセッションを終了",
+    "sessions.ended": "セッションを終了しました。",
+    "sessions.signOutAll": "すべてのデバイスからサインアウト",
+    "sessions.confirmAll": "このデバイスを含む、すべてのデバイスからサインアウトしますか？",
+    "sessions.unknownDevice": "不明なデバイス",
+    "device": "{os} の {browser}",
+    "method.passkey": "パスキー",
+    "method.email": "メールのリンクまたはコード",
+    "method.password": "パスワードと2つ目の確認",
+    "method.other": "その他の方法",
+
+    "reauth.heading": "本人確認",
+    "reauth.intro": "安全のため、サインイン方法を変更する前に本人確認を行ってください。",
+    "reauth.passkey": "パスキーを使う",
+    "reauth.email": "コードをメールで受け取る",
+    "reauth.sent": "{email} に6桁のコードを送信しました。",
+    "reauth.confirm": "確認",
+    "reauth.wrongUser": "このパスキーは別のアカウントのものです。",
+  },
+};
+
+const storeKey = "sesame.lang";
+const supported = Object.keys(dict);
+
+function initial() {
+  let saved = null;
+  try { saved = localStorage.getItem(storeKey); } catch { /* storage blocked */ }
+  if (supported.includes(saved)) return saved;
+  const fromServer = document.documentElement.lang;
+  return supported.includes(fromServer) ? fromServer : "en";
+}
+
+let lang = initial();
+const rendered = new Map(); // element → [key, vars]
+const listeners = [];
+
+// current is the language the page shows.
+export function current() { return lang; }
+
+// t returns the text of key in the current language with {name}
+// placeholders filled from vars.
+export function t(key, vars = {}) {
+  let s = dict[lang][key];
+  if (s === undefined) {
+    console.warn(`i18n: no ${lang} text for ${key}`);
+    s = dict.en[key] ?? key;
+  }
+  return s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+}
+
+// render sets el's content to the text of key; a var that is a Node (a
+// <strong>, say) is put in place of its placeholder. It is rendered again
+// when the language changes.
+export function render(el, key, vars = {}) {
+  rendered.set(el, [key, vars]);
+  paint(el, key, vars);
+}
+
+function paint(el, key, vars) {
+  const strings = {}, nodes = {};
+  for (const [k, v] of Object.entries(vars)) (v instanceof Node ? nodes : strings)[k] = v;
+  const text = t(key, strings);
+  const parts = text.split(/\{(\w+)\}/);
+  el.replaceChildren(...parts.map((p, i) => (i % 2 === 1 && nodes[p] ? nodes[p] : document.createTextNode(i % 2 ? `{${p}}` : p))));
+}
+
+// restore puts back el's own text in the current language: what render
+// or data-i18n gave it, else fallback.
+export function restore(el, fallback) {
+  const r = rendered.get(el);
+  if (r) paint(el, ...r);
+  else if (el.dataset.i18n) el.textContent = t(el.dataset.i18n);
+  else el.textContent = fallback;
+}
+
+// clear forgets a rendered element and empties it.
+export function clear(el) {
+  rendered.delete(el);
+  el.textContent = "";
+}
+
+// translate puts the current language into the document's static text.
+export function translate(root = document) {
+  document.documentElement.lang = lang;
+  for (const el of root.querySelectorAll("[data-i18n]")) {
+    if (el.getAttribute("aria-busy") === "true") continue; // busy() restores it
+    el.textContent = t(el.dataset.i18n);
+  }
+  for (const el of root.querySelectorAll("[data-i18n-attr]")) {
+    for (const pair of el.dataset.i18nAttr.split(";")) {
+      const [attr, key] = pair.split(":");
+      el.setAttribute(attr.trim(), t(key.trim()));
+    }
+  }
+  for (const [el, [key, vars]] of rendered) {
+    if (el.isConnected) paint(el, key, vars); else rendered.delete(el);
+  }
+  document.documentElement.classList.add("i18n");
+}
+
+// onChange registers fn to run after the language changes.
+export function onChange(fn) { listeners.push(fn); }
+
+// setLanguage switches the page to l and remembers the choice.
+export function setLanguage(l) {
+  if (!supported.includes(l)) return;
+  lang = l;
+  try { localStorage.setItem(storeKey, l); } catch { /* storage blocked */ }
+  translate();
+  for (const fn of listeners) fn(l);
+}
+
+// setup translates the page and wires the language switch (#lang).
+export function setup() {
+  translate();
+  const sel = document.getElementById("lang");
+  if (sel) {
+    sel.value = lang;
+    sel.addEventListener("change", () => setLanguage(sel.value));
+  }
+}

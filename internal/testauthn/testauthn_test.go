@@ -1,0 +1,68 @@
+package testauthn
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// TestNoShortCoordinates: 1,000 new EC2 keys all encode 32-byte X and Y
+// (without the regeneration about 8 of them would not).
+func TestNoShortCoordinates(t *testing.T) {
+	for range 1000 {
+		c := newKeyCredential(false)
+		var key map[int]any
+		if err := cbor.Unmarshal(c.Key.AttestationData(), &key); err != nil {
+			t.Fatal(err)
+		}
+		if x, y := key[-2].([]byte), key[-3].([]byte); len(x) != 32 || len(y) != 32 {
+			t.Fatalf("key with %d-byte X and %d-byte Y", len(x), len(y))
+		}
+	}
+}
+
+func TestCreateAndGet(t *testing.T) {
+	a := New("http://localhost:8080")
+	if a.RP.ID != "localhost" {
+		t.Fatalf("RP ID = %q", a.RP.ID)
+	}
+	handle := base64.RawURLEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	options := []byte(`{"ceremony_id":"x","publicKey":{"rp":{"id":"localhost","name":"Sesame"},"user":{"id":"` + handle +
+		`","name":"a","displayName":"a"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA","pubKeyCredParams":[{"type":"public-key","alg":-7}]}}`)
+	resp, err := a.Create(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		ID                      string
+		AuthenticatorAttachment string
+		ClientExtensionResults  map[string]any
+		Response                struct{ Transports []string }
+	}
+	if err := json.Unmarshal(resp, &m); err != nil || m.ID != a.Credentials[0].IDString() || m.AuthenticatorAttachment != "platform" ||
+		m.ClientExtensionResults == nil || len(m.Response.Transports) != 2 {
+		t.Fatalf("Create = %s, %v", resp, err)
+	}
+	if string(a.Credentials[0].UserHandle) != "0123456789abcdef0123456789abcdef" {
+		t.Errorf("user handle = %q", a.Credentials[0].UserHandle)
+	}
+	excluded := []byte(`{"publicKey":{"rp":{"id":"localhost"},"user":{"id":"` + handle + `"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA",` +
+		`"excludeCredentials":[{"type":"public-key","id":"` + m.ID + `"}]}}`)
+	if _, err := a.Create(excluded); !errors.Is(err, ErrExcluded) {
+		t.Errorf("Create(excluded) = %v; want ErrExcluded", err)
+	}
+	if _, err := a.Get([]byte(`{"challenge":"AAAAAAAAAAAAAAAAAAAAAA","allowCredentials":[{"type":"public-key","id":"AAAA"}]}`)); !errors.Is(err, ErrNoCredential) {
+		t.Errorf("Get(other credential) = %v; want ErrNoCredential", err)
+	}
+	resp, err = a.Get([]byte(`{"challenge":"AAAAAAAAAAAAAAAAAAAAAA","rpId":"localhost"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct{ Response struct{ UserHandle string } }
+	if err := json.Unmarshal(resp, &g); err != nil || g.Response.UserHandle != handle {
+		t.Errorf("discoverable Get = %s, %v; want the user handle", resp, err)
+	}
+}

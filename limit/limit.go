@@ -1,0 +1,75 @@
+// Package limit enforces rate limits and the password tarpit with counters
+// kept in the database, so the limits hold across every instance sharing it
+// (SECURITY rule 34).
+package limit
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+)
+
+// Store counts events in fixed windows; db.DB implements it.
+type Store interface {
+	Hit(ctx context.Context, key string, windowStart time.Time, window time.Duration) (int, error)
+}
+
+// Rule is a limit: at most Max events per Window for one subject.
+type Rule struct {
+	Name   string
+	Max    int
+	Window time.Duration
+}
+
+// The rules of SECURITY.md rule 34 and rule 18.
+var (
+	EmailStartPerAddress15m = Rule{"email-start-address-15m", 3, 15 * time.Minute}
+	EmailStartPerAddressDay = Rule{"email-start-address-day", 10, 24 * time.Hour}
+	EmailStartPerIP         = Rule{"email-start-ip", 60, time.Hour}
+	CodesPerAccountHour     = Rule{"codes-account", 10, time.Hour}
+	CodeVerifyPerIP         = Rule{"code-verify-ip", 30, time.Hour}
+	PasswordLoginPerIP      = Rule{"password-login-ip", 100, time.Hour}
+	WebAuthnBeginPerIP      = Rule{"webauthn-begin-ip", 60, time.Minute}
+)
+
+// Limiter checks rules. It is safe for concurrent use.
+type Limiter struct {
+	store Store
+	now   func() time.Time
+	// scale multiplies every Max; 0 switches limits off (load tests only).
+	scale int
+}
+
+// New returns a Limiter. scale multiplies each rule's Max (1 for the
+// numbers above); 0 turns every limit off.
+func New(store Store, now func() time.Time, scale int) *Limiter {
+	if now == nil {
+		now = time.Now
+	}
+	return &Limiter{store: store, now: now, scale: scale}
+}
+
+// Allow counts one event of subject under rule and returns a rate_limited
+// error, with Retry-After set to the end of the window, once the count
+// goes over the limit.
+func (l *Limiter) Allow(ctx context.Context, rule Rule, subject string) error {
+	if l.scale == 0 {
+		return nil
+	}
+	now := l.now()
+	start := now.Truncate(rule.Window)
+	n, err := l.store.Hit(ctx, rule.Name+":"+subject, start, rule.Window)
+	if err != nil {
+		return fmt.Errorf("rate limit %s: %w", rule.Name, err)
+	}
+	if n > rule.Max*l.scale {
+		return &sesame.Error{
+			Code:       sesame.ERateLimited,
+			Message:    "Too many attempts. Wait a little and try again.",
+			RetryAfter: start.Add(rule.Window).Sub(now),
+		}
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package limit_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/db"
+	"github.com/sesame-auth/sesame/db/dbtest"
+	"github.com/sesame-auth/sesame/limit"
+)
+
+func TestTarpitDelays(t *testing.T) {
+	tp := limit.NewPasswordTarpit(nil, nil)
+	for _, c := range []struct {
+		count int
+		want  time.Duration
+	}{{0, 0}, {9, 0}, {10, 30 * time.Second}, {11, time.Minute}, {12, 2 * time.Minute}, {16, 32 * time.Minute}, {17, time.Hour}, {100, time.Hour}} {
+		if got := tp.Delay(c.count); got != c.want {
+			t.Errorf("Delay(%d) = %v; want %v", c.count, got, c.want)
+		}
+	}
+}
+
+func TestTarpitSlowsButNeverLocks(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+		tp := limit.NewPasswordTarpit(d, func() time.Time { return now })
+		for i := range 10 {
+			if err := tp.Check(ctx, "alice@example.com"); err != nil {
+				t.Fatalf("failure %d: blocked early: %v", i, err)
+			}
+			if err := tp.Fail(ctx, "alice@example.com"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := tp.Check(ctx, "alice@example.com")
+		if se, ok := err.(*sesame.Error); !ok || se.Code != sesame.ERateLimited || se.RetryAfter != 30*time.Second {
+			t.Fatalf("after 10 failures: %v; want rate_limited, retry after 30s", err)
+		}
+		if err := tp.Check(ctx, "bob@example.com"); err != nil {
+			t.Fatalf("another account was slowed: %v", err)
+		}
+		now = now.Add(31 * time.Second) // the wait is over: one more try is allowed
+		if err := tp.Check(ctx, "alice@example.com"); err != nil {
+			t.Fatalf("after the wait: %v", err)
+		}
+		_ = tp.Fail(ctx, "alice@example.com")
+		if se, _ := tp.Check(ctx, "alice@example.com").(*sesame.Error); se == nil || se.RetryAfter != time.Minute {
+			t.Fatalf("11th failure: want a 1 minute wait, got %v", se)
+		}
+		now = now.Add(time.Minute)
+		if err := tp.Succeed(ctx, "alice@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tp.Check(ctx, "alice@example.com"); err != nil {
+			t.Fatalf("after a success: %v", err)
+		}
+	})
+}

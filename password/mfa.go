@@ -1,0 +1,189 @@
+package password
+
+import (
+	"context"
+	"crypto/hmac"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/magiclink"
+	"github.com/sesame-auth/sesame/mail"
+)
+
+// Pending is a verified MFA-pending token (token.Issuer.VerifyMFA): a
+// password was proved, a second factor is still due (SECURITY rule 28).
+type Pending struct {
+	JTI       string
+	UserID    string
+	ExpiresAt time.Time
+}
+
+// Why an MFA-pending token may not be used again (mfa_tokens_used.reason).
+const (
+	usedForSession = "session"
+	usedUpAttempts = "attempts"
+)
+
+var (
+	errMFAEnded   = sesame.Errorf(sesame.EUnauthorized, "This sign-in has ended. Sign in again.")
+	errNoCodeSent = sesame.Errorf(sesame.EBadRequest, "No code was sent for this sign-in yet. Ask for one first.")
+)
+
+// codeFlowID names the email flow that carries p's code. Deriving it from
+// the token's jti binds the code to the token: one flow per token, found
+// again for resends without any state in the client.
+func codeFlowID(jti string) string { return "mfa_" + jti }
+
+// Check returns an error unless p may still be used: its user exists and
+// is enabled, and the token has not produced a session or run out of code
+// attempts. It is for every step of the second factor, the passkey one
+// included.
+func (s *Service) Check(ctx context.Context, p Pending) (sesame.User, error) {
+	if p.JTI == "" || p.UserID == "" {
+		return sesame.User{}, errMFAEnded
+	}
+	used, err := s.cfg.Store.MFATokenUsed(ctx, p.JTI)
+	if err != nil {
+		return sesame.User{}, fmt.Errorf("mfa: %w", err)
+	} else if used {
+		return sesame.User{}, errMFAEnded
+	}
+	u, err := s.cfg.Store.UserByID(ctx, p.UserID)
+	if errors.Is(err, sesame.ErrNotFound) || (err == nil && u.DisabledAt != nil) {
+		return sesame.User{}, errMFAEnded
+	} else if err != nil {
+		return sesame.User{}, fmt.Errorf("mfa: %w", err)
+	}
+	return u, nil
+}
+
+// Spend records that p produced a session, by one conditional write: of
+// two concurrent second factors for one token, only one gets a session.
+// Callers spend the token just before starting the session.
+func (s *Service) Spend(ctx context.Context, p Pending) error {
+	return s.use(ctx, p, usedForSession)
+}
+
+func (s *Service) use(ctx context.Context, p Pending, reason string) error {
+	err := s.cfg.Store.UseMFAToken(ctx, p.JTI, p.UserID, reason, s.cfg.Now(), p.ExpiresAt)
+	if sesame.ErrorCode(err) == sesame.EConflict {
+		return errMFAEnded
+	} else if err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	return nil
+}
+
+// SendCode emails a fresh 6-digit code to the account of p, which proves a
+// password was given (SECURITY rule 19). The first call creates the code's
+// flow, valid CodeTTL; later calls resend a new code on it, at most
+// MaxSends times in all, keeping its attempt count (rule 18). It returns
+// how long the code is valid.
+func (s *Service) SendCode(ctx context.Context, p Pending) (time.Duration, error) {
+	u, err := s.Check(ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	now, id, code := s.cfg.Now(), codeFlowID(p.JTI), magiclink.NewCode()
+	mac := magiclink.CodeMAC(s.cfg.CodeKey, id, code)
+	f, err := s.cfg.Store.ResendEmailFlow(ctx, id, mac, now, s.cfg.MaxSends)
+	if errors.Is(err, sesame.ErrNotFound) {
+		f, err = s.createCodeFlow(ctx, id, mac, u, p, now)
+	}
+	if err != nil {
+		return 0, err
+	}
+	s.cfg.Mail.Enqueue(mail.MFACode(u.Email, code, int(s.cfg.CodeTTL/time.Minute)))
+	return f.ExpiresAt.Sub(now), nil
+}
+
+// createCodeFlow creates p's code flow after a resend found none live, or
+// explains why there is one that cannot take another code.
+func (s *Service) createCodeFlow(ctx context.Context, id string, mac []byte, u sesame.User, p Pending, now time.Time) (sesame.EmailFlow, error) {
+	f, err := s.cfg.Store.EmailFlow(ctx, id)
+	switch {
+	case err == nil && f.ConsumedAt != nil:
+		return f, errMFAEnded
+	case err == nil && !now.Before(f.ExpiresAt):
+		return f, sesame.Errorf(sesame.EExpired, "The code has expired. Sign in again.")
+	case err == nil:
+		return f, &sesame.Error{Code: sesame.ERateLimited, Message: "No more codes can be sent for this sign-in.", RetryAfter: f.ExpiresAt.Sub(now)}
+	case !errors.Is(err, sesame.ErrNotFound):
+		return f, fmt.Errorf("send mfa code: %w", err)
+	}
+	f = sesame.EmailFlow{
+		ID: id, Purpose: sesame.FlowMFA, Email: u.Email, Subject: p.JTI,
+		CodeMAC: mac, Sends: 1, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL),
+	}
+	if err := s.cfg.Store.CreateEmailFlow(ctx, f); sesame.ErrorCode(err) == sesame.EConflict {
+		// A concurrent first send created it: count this one as a resend.
+		if f, err = s.cfg.Store.ResendEmailFlow(ctx, id, mac, now, s.cfg.MaxSends); err != nil {
+			return f, fmt.Errorf("send mfa code: %w", err)
+		}
+		return f, nil
+	} else if err != nil {
+		return f, fmt.Errorf("send mfa code: %w", err)
+	}
+	return f, nil
+}
+
+// VerifyCode completes the second factor of p with code and, on success,
+// spends p and returns its user: the caller starts the session. Each wrong
+// code answers invalid_code with attempts_left; the MaxAttempts-th wrong
+// code also ends p, so the next try fails even with the right code, and
+// the token is no good for a passkey either (SECURITY rules 18, 28).
+func (s *Service) VerifyCode(ctx context.Context, p Pending, code string) (sesame.User, error) {
+	if !magiclink.ValidCodeFormat(code) {
+		return sesame.User{}, sesame.Errorf(sesame.EBadRequest, "The code is 6 digits.")
+	}
+	u, err := s.Check(ctx, p)
+	if err != nil {
+		return sesame.User{}, err
+	}
+	now, id := s.cfg.Now(), codeFlowID(p.JTI)
+	f, err := s.cfg.Store.CountCodeAttempt(ctx, id, now, s.cfg.MaxAttempts)
+	if errors.Is(err, sesame.ErrNotFound) {
+		return sesame.User{}, s.whyNoAttempt(ctx, id, now)
+	} else if err != nil {
+		return sesame.User{}, fmt.Errorf("verify mfa code: %w", err)
+	}
+	if f.Purpose != sesame.FlowMFA || f.Subject != p.JTI {
+		return sesame.User{}, errMFAEnded
+	}
+	if !hmac.Equal(magiclink.CodeMAC(s.cfg.CodeKey, f.ID, code), f.CodeMAC) {
+		left := max(0, s.cfg.MaxAttempts-f.Attempts)
+		if left == 0 {
+			if err := s.use(ctx, p, usedUpAttempts); err != nil && !errors.Is(err, errMFAEnded) {
+				return sesame.User{}, err
+			}
+		}
+		return sesame.User{}, &sesame.Error{Code: sesame.EInvalidCode, Message: "That code is not right.", Extra: map[string]any{"attempts_left": left}}
+	}
+	if err := s.cfg.Store.ConsumeEmailFlow(ctx, f.ID, now); errors.Is(err, sesame.ErrNotFound) {
+		return sesame.User{}, errMFAEnded // a concurrent verify won
+	} else if err != nil {
+		return sesame.User{}, fmt.Errorf("verify mfa code: %w", err)
+	}
+	if err := s.Spend(ctx, p); err != nil {
+		return sesame.User{}, err
+	}
+	return u, nil
+}
+
+// whyNoAttempt explains a code flow that took no attempt.
+func (s *Service) whyNoAttempt(ctx context.Context, id string, now time.Time) error {
+	f, err := s.cfg.Store.EmailFlow(ctx, id)
+	switch {
+	case errors.Is(err, sesame.ErrNotFound):
+		return errNoCodeSent
+	case err != nil:
+		return fmt.Errorf("verify mfa code: %w", err)
+	case f.ConsumedAt != nil || f.Attempts >= s.cfg.MaxAttempts:
+		return errMFAEnded
+	case !now.Before(f.ExpiresAt):
+		return sesame.Errorf(sesame.EExpired, "The code has expired. Ask for a new one.")
+	}
+	return errMFAEnded
+}

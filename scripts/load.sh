@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Start Sesame locally, run the load tool against it, stop it: `make load`.
+#
+#   scripts/load.sh [sesame-load flags…]        e.g. -users 32 -duration 30s -mix passkey=1
+#
+# Environment:
+#   DATABASE    sqlite (default: a new file in a temporary directory) or a
+#               postgres:// URL; on PostgreSQL a fresh schema is made for the
+#               run and dropped after it (needs psql)
+#   INSTANCES   how many `sesame serve` processes (PostgreSQL only; default 1)
+#   PORT        first port (default 8080); instance i listens on PORT+i
+#   SMTP        the load tool's SMTP sink (default 127.0.0.1:2525)
+#   PPROF       if set (e.g. 127.0.0.1:6060), the first instance serves pprof there
+#   PROFILE     with PPROF: write a CPU profile of the first instance to this file,
+#               PROFILE_SECONDS long (10) starting PROFILE_DELAY seconds (5) after set-up
+#   GOMAXPROCS  passed through to the servers, like any other variable
+#
+# The servers run with SESAME_RATE_LIMITS=off (never in production) and
+# their logs go to the temporary directory, printed if a server fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+INSTANCES=${INSTANCES:-1}
+PORT=${PORT:-8080}
+SMTP=${SMTP:-127.0.0.1:2525}
+tmp=$(mktemp -d)
+pids=()
+schema=""
+
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "$schema" ]; then psql -q "$PG_ADMIN" -c "DROP SCHEMA $schema CASCADE" >/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+go build -o bin/sesame ./cmd/sesame
+go build -o bin/sesame-load ./cmd/sesame-load
+
+DATABASE=${DATABASE:-sqlite:$tmp/sesame.db}
+case "$DATABASE" in
+  postgres://*|postgresql://*)
+    PG_ADMIN=$DATABASE
+    schema="sesame_load_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    psql -q "$PG_ADMIN" -c "CREATE SCHEMA $schema" >/dev/null
+    sep='?'; case "$DATABASE" in *\?*) sep='&';; esac
+    DATABASE="$DATABASE${sep}search_path=$schema"
+    ;;
+  *)
+    if [ "$INSTANCES" != 1 ]; then echo "load.sh: several instances need PostgreSQL (DATABASE=postgres://…)" >&2; exit 2; fi
+    ;;
+esac
+
+export SESAME_DATABASE=$DATABASE
+export SESAME_DATA_DIR=$tmp
+export SESAME_SECRET=${SESAME_SECRET:-$(head -c 32 /dev/urandom | base64)}
+export SESAME_RATE_LIMITS=off
+export SESAME_SMTP_URL=smtp://$SMTP
+export SESAME_PUBLIC_URL=http://localhost:$PORT
+export SESAME_LOG_LEVEL=${SESAME_LOG_LEVEL:-info}
+
+urls=()
+for i in $(seq 0 $((INSTANCES - 1))); do
+  port=$((PORT + i))
+  pprof=""
+  if [ "$i" = 0 ] && [ -n "${PPROF:-}" ]; then pprof=$PPROF; fi
+  SESAME_ADDR=127.0.0.1:$port SESAME_PPROF_ADDR=$pprof ./bin/sesame serve >"$tmp/sesame-$i.log" 2>&1 &
+  pids+=($!)
+  urls+=("http://127.0.0.1:$port")
+done
+for i in "${!urls[@]}"; do
+  for _ in $(seq 1 300); do
+    if curl -fsS "${urls[$i]}/readyz" >/dev/null 2>&1; then continue 2; fi
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "load.sh: instance $i did not become ready:" >&2
+  cat "$tmp/sesame-$i.log" >&2
+  exit 1
+done
+
+echo "load.sh: ${INSTANCES} instance(s) on ${SESAME_DATABASE%%:*}${schema:+ (schema $schema)}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+cpu() { for p in "${pids[@]}"; do ps -o times= -p "$p"; done | awk '{s += $1} END {print s + 0}'; }
+fifo=$tmp/out
+mkfifo "$fifo"
+./bin/sesame-load -url "$(IFS=,; echo "${urls[*]}")" -smtp-listen "$SMTP" "$@" >"$fifo" &
+load=$!
+cpu0=""
+while IFS= read -r line; do
+  printf '%s\n' "$line"
+  case "$line" in
+    set-up:*)
+      cpu0=$(cpu); t0=$(date +%s.%N)
+      if [ -n "${PROFILE:-}" ] && [ -n "${PPROF:-}" ]; then
+        (sleep "${PROFILE_DELAY:-5}"; curl -fsS -o "$PROFILE" "http://$PPROF/debug/pprof/profile?seconds=${PROFILE_SECONDS:-10}" \
+          && echo "load.sh: CPU profile in $PROFILE" >&2) &
+      fi
+      ;;
+    "measured over"*)
+      if [ -n "$cpu0" ]; then
+        awk -v c0="$cpu0" -v c1="$(cpu)" -v t0="$t0" -v t1="$(date +%s.%N)" -v n="$(nproc)" \
+          'BEGIN { printf "server CPU: %.1f s over %.1f s (%.0f%% of %d cores)\n", c1 - c0, t1 - t0, 100 * (c1 - c0) / (t1 - t0) / n, n }'
+      fi
+      ;;
+  esac
+done <"$fifo"
+wait "$load"
+wait
