@@ -1,0 +1,140 @@
+package magiclink_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/db/dbtest"
+	"github.com/sesame-auth/sesame/internal/testsmtp"
+	"github.com/sesame-auth/sesame/magiclink"
+	"github.com/sesame-auth/sesame/mail"
+)
+
+// outbox is a hand-written Mailer that keeps what it is given.
+type outbox struct {
+	sent chan mail.Message
+}
+
+func (o *outbox) Enqueue(m mail.Message) bool { o.sent <- m; return true }
+
+func (o *outbox) next(t *testing.T) mail.Message {
+	t.Helper()
+	select {
+	case m := <-o.sent:
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatal("no message queued")
+	}
+	return mail.Message{}
+}
+
+func newService(t *testing.T, signupOpen bool) (*magiclink.Service, *outbox, *time.Time) {
+	t.Helper()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	box := &outbox{sent: make(chan mail.Message, 10)}
+	s := magiclink.New(magiclink.Config{
+		Store: dbtest.SQLite(t), Mail: box, CodeKey: bytes.Repeat([]byte{7}, 32),
+		PublicURL: "https://id.example.com", SignupOpen: signupOpen, Now: func() time.Time { return now },
+	})
+	return s, box, &now
+}
+
+func TestNewCode(t *testing.T) {
+	seen := map[string]bool{}
+	for range 2000 {
+		c := magiclink.NewCode()
+		if !magiclink.ValidCodeFormat(c) {
+			t.Fatalf("NewCode() = %q; want 6 digits", c)
+		}
+		seen[c] = true
+	}
+	if len(seen) < 1990 { // 2000 draws from 10^6 rarely collide more than a few times
+		t.Errorf("%d distinct codes in 2000 draws; the generator looks biased", len(seen))
+	}
+}
+
+func TestValidCodeFormat(t *testing.T) {
+	for code, want := range map[string]bool{"123456": true, "000000": true, "12345": false, "1234567": false, "12a456": false, "１２３４５６": false, "": false, " 12345": false} {
+		if got := magiclink.ValidCodeFormat(code); got != want {
+			t.Errorf("ValidCodeFormat(%q) = %v; want %v", code, got, want)
+		}
+	}
+}
+
+func TestCodeMACBindsFlow(t *testing.T) {
+	key := bytes.Repeat([]byte{1}, 32)
+	a := magiclink.CodeMAC(key, "flow-a", "123456")
+	if bytes.Equal(a, magiclink.CodeMAC(key, "flow-b", "123456")) {
+		t.Error("the same code MACs alike for two flows")
+	}
+	if bytes.Equal(a, magiclink.CodeMAC(bytes.Repeat([]byte{2}, 32), "flow-a", "123456")) {
+		t.Error("the MAC does not depend on the key")
+	}
+}
+
+func TestLinkBuiltFromPublicURL(t *testing.T) {
+	s, box, _ := newService(t, true)
+	if _, err := s.Start(context.Background(), "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	m := box.next(t)
+	token := testsmtp.ExtractLinkToken(m.Text)
+	if !strings.Contains(m.Text, "https://id.example.com/auth/link#t="+token) || len(token) != 43 {
+		t.Fatalf("message text lacks a public-URL link with a 256-bit token:\n%s", m.Text)
+	}
+}
+
+func TestVerifyCodeErrors(t *testing.T) {
+	ctx := context.Background()
+	s, box, now := newService(t, true)
+	started, err := s.Start(ctx, "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := testsmtp.ExtractCode(box.next(t).Text)
+	for _, c := range []struct {
+		name, flow, code, want string
+	}{
+		{"malformed code", started.FlowID, "abc", sesame.EBadRequest},
+		{"unknown flow", "nope", "123456", sesame.EExpired},
+	} {
+		if _, err := s.VerifyCode(ctx, c.flow, c.code); sesame.ErrorCode(err) != c.want {
+			t.Errorf("%s: %v; want %s", c.name, err, c.want)
+		}
+	}
+	res, err := s.VerifyCode(ctx, started.FlowID, code)
+	if err != nil || !res.Created || res.User.Email != "bob@example.com" {
+		t.Fatalf("VerifyCode = %+v, %v; want a new account", res, err)
+	}
+	if _, err := s.VerifyCode(ctx, started.FlowID, code); sesame.ErrorCode(err) != sesame.EUsed {
+		t.Errorf("second use: %v; want used", err)
+	}
+	started, _ = s.Start(ctx, "bob@example.com")
+	box.next(t)
+	*now = now.Add(16 * time.Minute)
+	if _, err := s.VerifyCode(ctx, started.FlowID, "123456"); sesame.ErrorCode(err) != sesame.EExpired {
+		t.Errorf("after 16 minutes: %v; want expired", err)
+	}
+}
+
+func TestClosedSignup(t *testing.T) {
+	ctx := context.Background()
+	s, box, _ := newService(t, false)
+	started, err := s.Start(ctx, "stranger@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := box.next(t)
+	if testsmtp.ExtractCode(m.Text) != "" || !strings.Contains(m.Text, "no account") {
+		t.Fatalf("closed sign-up sent a usable message to an unknown address:\n%s", m.Text)
+	}
+	for _, code := range []string{"000000", "123456"} {
+		if _, err := s.VerifyCode(ctx, started.FlowID, code); sesame.ErrorCode(err) != sesame.EInvalidCode {
+			t.Errorf("guess %s: %v; want invalid_code", code, err)
+		}
+	}
+}
