@@ -104,7 +104,14 @@ func passwordLogin(t testing.TB, e *testserver.Env, cl *scram.Client) (mfaToken 
 }
 
 func TestPasswordSignInWithGoSCRAMClient(t *testing.T) {
-	e := testserver.New(t, testserver.Options{})
+	for _, pg := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
+			passwordSignIn(t, testserver.New(t, testserver.Options{Postgres: pg}))
+		})
+	}
+}
+
+func passwordSignIn(t *testing.T, e *testserver.Env) {
 	s, cl := signUpWithPassword(t, e, "alice@example.com")
 	if m := e.Do(t, "GET", "/api/me", nil, testserver.Bearer(s.Access)).JSON(t); m["has_password"] != true {
 		t.Fatalf("/api/me has_password = %v; want true", m["has_password"])
