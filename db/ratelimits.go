@@ -20,9 +20,9 @@ func (db *DB) Hit(ctx context.Context, key string, windowStart time.Time, window
 	return n, nil
 }
 
-// Sweep deletes rows that can no longer matter: email flows, rate-limit
-// windows and used refresh tokens past their use, and sessions past their
-// end. keep is how long spent rows are kept for replay detection and audit.
+// Sweep deletes rows that can no longer matter: email flows and rate-limit
+// windows past their use, sessions (with their refresh tokens) past their
+// end, and password failures not repeated for keep. keep is how long spent rows are kept for replay detection and audit.
 func (db *DB) Sweep(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
 	cut := ms(now.Add(-keep))
 	var total int64
@@ -33,6 +33,8 @@ func (db *DB) Sweep(ctx context.Context, now time.Time, keep time.Duration) (int
 		{`DELETE FROM email_flows WHERE expires_at < ?`, []any{cut}},
 		{`DELETE FROM rate_limits WHERE expires_at < ?`, []any{ms(now)}},
 		{`DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?`, []any{cut, cut}},
+		// A day without failures forgets them; the tarpit's longest wait is an hour.
+		{`DELETE FROM failures WHERE last_at < ?`, []any{cut}},
 	} {
 		res, err := db.exec(ctx, q.sql, q.args...)
 		if err != nil {

@@ -95,6 +95,10 @@ type Config struct {
 	// Credentials, when set, says who has passkeys to offer as the second
 	// factor; without it only email_otp is offered.
 	Credentials Credentials
+	// Tarpit, when set, slows password guessing per address: Begin refuses
+	// while the address must wait; Finish counts failures and successes
+	// (SECURITY rule 34).
+	Tarpit Tarpit
 	// Iterations is the PBKDF2 count new passwords get: MinIterations by
 	// default. Fewer is allowed only with a loud warning (load tests).
 	Iterations  int
@@ -105,6 +109,13 @@ type Config struct {
 	MaxSends    int
 	Logger      *slog.Logger
 	Now         func() time.Time
+}
+
+// Tarpit delays repeated failures for one subject; limit.Tarpit is one.
+type Tarpit interface {
+	Check(ctx context.Context, subject string) error
+	Fail(ctx context.Context, subject string) error
+	Succeed(ctx context.Context, subject string) error
 }
 
 // Service sets, removes and checks passwords and runs the second factor

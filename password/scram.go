@@ -182,6 +182,11 @@ func (s *Service) Begin(ctx context.Context, msg string) (Challenge, error) {
 	if err != nil {
 		return Challenge{}, err
 	}
+	if s.cfg.Tarpit != nil {
+		if err := s.cfg.Tarpit.Check(ctx, email); err != nil {
+			return Challenge{}, err
+		}
+	}
 	userID, salt, iterations, err := s.lookup(ctx, email)
 	if err != nil {
 		return Challenge{}, fmt.Errorf("password login: %w", err)
@@ -282,8 +287,10 @@ func (s *Service) Finish(ctx context.Context, loginID, msg string) (Login, error
 	}
 	final, err := conv.Step(msg)
 	if err != nil || !conv.Valid() || userID == "" {
+		s.tarpit(ctx, first, false)
 		return Login{}, errInvalidCredentials
 	}
+	s.tarpit(ctx, first, true)
 	u, err := s.cfg.Store.UserByID(ctx, userID)
 	if errors.Is(err, sesame.ErrNotFound) || (err == nil && u.DisabledAt != nil) {
 		return Login{}, errInvalidCredentials
@@ -295,6 +302,30 @@ func (s *Service) Finish(ctx context.Context, loginID, msg string) (Login, error
 		return Login{}, fmt.Errorf("password login: %w", err)
 	}
 	return Login{User: u, ServerFinal: final, Methods: methods}, nil
+}
+
+// tarpit records the outcome of a proof for the address of the stored
+// client-first message. Its errors are logged: the proof's answer stands.
+func (s *Service) tarpit(ctx context.Context, first string, ok bool) {
+	if s.cfg.Tarpit == nil {
+		return
+	}
+	cf, err := parseClientFirst(first)
+	if err != nil {
+		return
+	}
+	email, err := emailOf(cf.username)
+	if err != nil {
+		return
+	}
+	if ok {
+		err = s.cfg.Tarpit.Succeed(ctx, email)
+	} else {
+		err = s.cfg.Tarpit.Fail(ctx, email)
+	}
+	if err != nil && s.cfg.Logger != nil {
+		s.cfg.Logger.Warn("password tarpit not updated", "err", err)
+	}
 }
 
 // credentials returns the stored SCRAM credentials of userID. A login

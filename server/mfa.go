@@ -3,6 +3,10 @@ package server
 import (
 	"time"
 
+	"github.com/sesame-auth/sesame/audit"
+
+	"github.com/sesame-auth/sesame/limit"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/sesame-auth/sesame"
@@ -36,6 +40,13 @@ func (s *Server) mfaEmailSend(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	u, err := s.cfg.Password.Check(c.UserContext(), p)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Limits.Allow(c.UserContext(), limit.CodesPerAccountHour, u.Email); err != nil {
+		return err
+	}
 	valid, err := s.cfg.Password.SendCode(c.UserContext(), p)
 	if err != nil {
 		return err
@@ -61,6 +72,7 @@ func (s *Server) mfaEmailVerify(c *fiber.Ctx) error {
 	u, err := s.cfg.Password.VerifyCode(c.UserContext(), p, req.Code)
 	if err != nil {
 		s.metrics.signIn("password_email", sesame.ErrorCode(err))
+		s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: sesame.ErrorCode(err), Method: "password_email", UserID: p.UserID})
 		return err
 	}
 	return s.signIn(c, u, []string{"pwd", "otp", "mfa"}, "password_email")

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"time"
 
+	"github.com/sesame-auth/sesame/audit"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/sesame-auth/sesame"
@@ -45,8 +47,10 @@ func (s *Server) passwordLoginFinish(c *fiber.Ctx) error {
 	login, err := s.cfg.Password.Finish(ctx, req.LoginID, req.ClientFinal)
 	if err != nil {
 		s.metrics.signIn("password", sesame.ErrorCode(err))
+		s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: sesame.ErrorCode(err), Method: "password"})
 		return err
 	}
+	s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: "mfa_required", Method: "password", UserID: login.User.ID})
 	mfaToken, _, expiresIn, err := s.cfg.Issuer.MFA(ctx, login.User.ID)
 	if err != nil {
 		return err
@@ -100,6 +104,7 @@ func (s *Server) passwordSetFinish(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.record(c, sesame.AuditEvent{Event: audit.PasswordSet, Result: "success", UserID: claims.Subject})
 	if replaced {
 		if err := s.endOtherSessions(c); err != nil {
 			return err
@@ -117,6 +122,7 @@ func (s *Server) passwordRemove(c *fiber.Ctx) error {
 		return err
 	}
 	if removed {
+		s.record(c, sesame.AuditEvent{Event: audit.PasswordRemoved, Result: "success", UserID: claimsOf(c).Subject})
 		if err := s.endOtherSessions(c); err != nil {
 			return err
 		}

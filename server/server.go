@@ -165,13 +165,15 @@ func (s *Server) routes() {
 	api.Patch("/me/credentials/:id", s.requireAuth, s.renameMyCredential)
 	api.Delete("/me/credentials/:id", s.requireAuth, s.requireRecentAuth, s.removeMyCredential)
 
-	api.Post("/password/login/begin", s.passwordLoginBegin)
+	api.Post("/password/login/begin", s.limitIP(limit.PasswordLoginPerIP), s.passwordLoginBegin)
 	api.Post("/password/login/finish", s.passwordLoginFinish)
 	api.Post("/password/set/begin", s.requireAuth, s.requireRecentAuth, s.passwordSetBegin)
 	api.Post("/password/set/finish", s.requireAuth, s.requireRecentAuth, s.passwordSetFinish)
 	api.Delete("/password", s.requireAuth, s.requireRecentAuth, s.passwordRemove)
 	api.Post("/mfa/email/send", s.mfaEmailSend)
 	api.Post("/mfa/email/verify", s.mfaEmailVerify)
+	api.Post("/mfa/webauthn/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.mfaWebAuthnBegin)
+	api.Post("/mfa/webauthn/finish", s.mfaWebAuthnFinish)
 
 	s.pages()
 }

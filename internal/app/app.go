@@ -150,7 +150,12 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		log.Warn("rate limits raised", "multiplier", limitScale)
 	}
 
+	var tarpit password.Tarpit
+	if limitScale > 0 {
+		tarpit = limit.NewPasswordTarpit(a.DB, opts.Now)
+	}
 	passwords := password.New(password.Config{
+		Tarpit:      tarpit,
 		Store:       a.DB,
 		Mail:        a.queue,
 		FakeSaltKey: secret.Key(sesame.PurposeFakeSalt),
