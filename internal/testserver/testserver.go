@@ -44,6 +44,9 @@ type Options struct {
 	Secret string
 	// RateLimits is passed on as SESAME_RATE_LIMITS ("off" for benchmarks).
 	RateLimits string
+	// TrustProxy makes the server take client IPs from X-Forwarded-For, as
+	// behind a proxy, so tests can speak for many clients.
+	TrustProxy bool
 }
 
 // Env is one running Sesame.
@@ -96,6 +99,9 @@ func New(t testing.TB, opts Options) *Env {
 		MailFrom:   "Sesame <no-reply@localhost>",
 		Secret:     opts.Secret,
 		RateLimits: opts.RateLimits,
+	}
+	if opts.TrustProxy {
+		cfg.ProxyHeader, cfg.TrustedProxies = "X-Forwarded-For", []string{"0.0.0.0/0", "::/0"}
 	}
 	if cfg.Audience == "" {
 		cfg.Audience = cfg.PublicURL

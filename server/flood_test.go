@@ -1,0 +1,50 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"runtime"
+	"testing"
+
+	"github.com/sesame-auth/sesame/internal/testserver"
+)
+
+// TestBeginFloodIsBounded fires 20,000 unauthenticated WebAuthn begins
+// from one client: the open ceremonies stay at the per-IP cap, memory stays
+// bounded, and another client is still served.
+func TestBeginFloodIsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods the server")
+	}
+	e := testserver.New(t, testserver.Options{TrustProxy: true})
+	attacker := testserver.H("X-Forwarded-For", "203.0.113.9")
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	limited := 0
+	for range 20_000 {
+		switch r := e.Do(t, "POST", "/api/webauthn/login/begin", nil, attacker); r.Status {
+		case http.StatusOK:
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Fatalf("begin: %d %s", r.Status, r.Body)
+		}
+	}
+	open, err := e.App.DB.TableRows(context.Background(), "webauthn_ceremonies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if open > 60 || limited != 20_000-open {
+		t.Fatalf("%d open ceremonies, %d limited; want at most the cap of 60 per minute, the rest limited", open, limited)
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 64<<20 {
+		t.Errorf("heap grew by %d MiB over the flood", grown>>20)
+	}
+	if r := e.Do(t, "POST", "/api/webauthn/login/begin", nil, testserver.H("X-Forwarded-For", "198.51.100.7")); r.Status != http.StatusOK {
+		t.Fatalf("another client during the flood: %d %s", r.Status, r.Body)
+	}
+}
