@@ -153,3 +153,16 @@ func (db *DB) UserSessions(ctx context.Context, userID string, now, idleSince ti
 	}
 	return out, db.wrap(rows.Err())
 }
+
+// DeviceSeen reports whether userID has had any session at all, and
+// whether one of them came from userAgent: one read, for the new-device
+// notice.
+func (db *DB) DeviceSeen(ctx context.Context, userID, userAgent string) (anySession, seen bool, err error) {
+	var total, same int
+	err = db.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN user_agent = ? THEN 1 ELSE 0 END), 0)
+		FROM sessions WHERE user_id = ?`, userAgent, userID).Scan(&total, &same)
+	if err != nil {
+		return false, false, fmt.Errorf("device seen: %w", db.wrap(err))
+	}
+	return total > 0, same > 0, nil
+}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/sesame-auth/sesame/audit"
@@ -36,7 +35,7 @@ type sessionResponse struct {
 func (s *Server) signIn(c *fiber.Ctx, u sesame.User, amr []string, method string) error {
 	ctx := c.UserContext()
 	cl := client(c)
-	known, err := s.cfg.Sessions.List(ctx, u.ID)
+	newDevice, err := s.cfg.Sessions.NewDevice(ctx, u.ID, cl.UserAgent)
 	if err != nil {
 		return err
 	}
@@ -46,7 +45,7 @@ func (s *Server) signIn(c *fiber.Ctx, u sesame.User, amr []string, method string
 	}
 	s.metrics.signIn(method, "success")
 	s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: "success", Method: method, UserID: u.ID})
-	if len(known) > 0 && !slices.ContainsFunc(known, func(k sesame.Session) bool { return k.UserAgent == sess.UserAgent }) {
+	if newDevice {
 		s.cfg.Notices.Enqueue(mail.Notice(u.Email, mail.NoticeNewDevice, mail.NoticeData{
 			Device: cl.UserAgent, IP: cl.IP, Time: sess.CreatedAt, AccountURL: s.cfg.PublicURL + "/account",
 		}))

@@ -197,6 +197,8 @@ func (s *Server) renameMyCredential(c *fiber.Ctx) error {
 }
 
 // removeMyCredential runs behind requireRecentAuth, like adding one.
+// removeMyCredential deletes one of the user's passkeys and ends their
+// other sessions. Behind requireAuth and requireRecentAuth.
 func (s *Server) removeMyCredential(c *fiber.Ctx) error {
 	id, err := webauthn.ParseCredentialID(c.Params("id"))
 	if err != nil {
@@ -207,5 +209,10 @@ func (s *Server) removeMyCredential(c *fiber.Ctx) error {
 	}
 	s.record(c, sesame.AuditEvent{Event: audit.PasskeyRemoved, Result: "success", UserID: claimsOf(c).Subject,
 		CredentialID: webauthn.CredentialID(id)})
+	// A removed passkey may be a lost or stolen one: end every session but
+	// this one, which just proved a recent sign-in (SECURITY rule 32).
+	if err := s.endOtherSessions(c); err != nil {
+		return err
+	}
 	return c.SendStatus(fiber.StatusNoContent)
 }

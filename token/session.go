@@ -22,6 +22,7 @@ type SessionStore interface {
 	RevokeSession(ctx context.Context, userID, id string, now time.Time) error
 	RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int, error)
 	UserSessions(ctx context.Context, userID string, now, idleSince time.Time) ([]sesame.Session, error)
+	DeviceSeen(ctx context.Context, userID, userAgent string) (anySession, seen bool, err error)
 }
 
 // Session lifetimes of SECURITY.md rule 31.
@@ -61,6 +62,16 @@ func NewSessions(cfg SessionsConfig) *Sessions {
 
 // errSessionEnded is the one answer for every refresh that cannot continue.
 var errSessionEnded = sesame.Errorf(sesame.EUnauthorized, "Your session has ended. Sign in again.")
+
+// NewDevice reports whether a sign-in of userID from userAgent comes from a
+// device not seen before on an account that has signed in elsewhere.
+func (s *Sessions) NewDevice(ctx context.Context, userID, userAgent string) (bool, error) {
+	anySession, seen, err := s.cfg.Store.DeviceSeen(ctx, userID, truncate(userAgent, 512))
+	if err != nil {
+		return false, err
+	}
+	return anySession && !seen, nil
+}
 
 // Start records a new sign-in of userID and returns it with its first
 // refresh token.
