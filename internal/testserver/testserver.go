@@ -238,8 +238,15 @@ func (e *Env) StartEmail(t testing.TB, email string) (flowID, code, linkToken st
 		t.Fatalf("email start: %d %s", r.Status, r.Body)
 	}
 	flowID, _ = r.JSON(t)["flow_id"].(string)
-	m := e.SMTP.Wait(t, email)
-	return flowID, testsmtp.ExtractCode(m.Text), testsmtp.ExtractLinkToken(m.Text)
+	// Notices (a passkey added, a new device) may arrive first: skip them.
+	for range 10 {
+		m := e.SMTP.Wait(t, email)
+		if code := testsmtp.ExtractCode(m.Text); code != "" {
+			return flowID, code, testsmtp.ExtractLinkToken(m.Text)
+		}
+	}
+	t.Fatalf("no sign-in message for %s among the next 10", email)
+	return "", "", ""
 }
 
 // SignIn signs email in (signing up if new) by email code.
