@@ -59,6 +59,7 @@ type Env struct {
 	// BaseURL is where a Listen server answers (same as PublicURL).
 	BaseURL string
 	logs    *syncBuffer
+	secrets secrets
 }
 
 // New starts a Sesame for the test and stops it when the test ends.
@@ -66,6 +67,11 @@ func New(t testing.TB, opts Options) *Env {
 	t.Helper()
 	ctx := context.Background()
 	e := &Env{SMTP: testsmtp.Start(t), Clock: NewClock(time.Now()), logs: &syncBuffer{}, PublicURL: "http://localhost:8080"}
+	// Registered first, so it runs last: after the server has stopped.
+	t.Cleanup(func() {
+		e.secrets.collectMail(e.SMTP)
+		e.secrets.check(t, e.Logs())
+	})
 	var ln net.Listener
 	if opts.Listen {
 		var err error
@@ -199,7 +205,23 @@ func (e *Env) Do(t testing.TB, method, path string, body any, headers ...Header)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Response{Status: res.StatusCode, Header: res.Header, Body: out}
+	resp := Response{Status: res.StatusCode, Header: res.Header, Body: out}
+	if b, ok := body.([]byte); ok {
+		e.secrets.collectJSON(b)
+	} else if b, ok := body.(string); ok {
+		e.secrets.collectJSON([]byte(b))
+	} else if body != nil {
+		b, _ := json.Marshal(body)
+		e.secrets.collectJSON(b)
+	}
+	e.secrets.collectJSON(out)
+	e.secrets.add(resp.Cookie("sesame_refresh"))
+	for _, h := range headers {
+		if h.Name == "Authorization" || h.Name == "Cookie" {
+			e.secrets.add(h.Value[strings.IndexByte(h.Value, ' ')+1:])
+		}
+	}
+	return resp
 }
 
 // Session is a signed-in user as a client holds it.
