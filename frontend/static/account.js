@@ -48,7 +48,8 @@ function date(iso) {
 
 function ago(iso) {
   const rtf = new Intl.RelativeTimeFormat(current(), { numeric: "auto" });
-  const s = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
+  // Never "in 2 minutes": a server clock ahead of this one means "now".
+  const s = Math.min(0, Math.round((new Date(iso).getTime() - Date.now()) / 1000));
   const abs = Math.abs(s);
   if (abs < 60) return rtf.format(0, "second");
   if (abs < 3600) return rtf.format(Math.round(s / 60), "minute");
@@ -204,6 +205,7 @@ async function act(button, label, fn, doneKey) {
       draw();
       if (doneKey) say(doneKey);
     } catch (e) {
+      if (e.status === 401) { location.assign("/signin"); return; } // signed out elsewhere
       fail(e);
     }
   }, label);

@@ -126,7 +126,6 @@ const dict = {
     "passkeys.added": "Passkey added.",
     "passkeys.confirmRemove": "Remove the passkey “{name}”? You won't be able to sign in with it any more.",
     "passkeys.defaultName": "Passkey",
-    "passkeys.keyName": "Security key",
 
     "pw.heading": "Password",
     "pw.has": "You have a password. After it, a second step is always asked.",
@@ -286,7 +285,6 @@ const dict = {
     "passkeys.added": "パスキーを追加しました。",
     "passkeys.confirmRemove": "パスキー「{name}」を削除しますか？今後このパスキーではサインインできなくなります。",
     "passkeys.defaultName": "パスキー",
-    "passkeys.keyName": "セキュリティキー",
 
     "pw.heading": "パスワード",
     "pw.has": "パスワードが設定されています。パスワードの後には必ず2つ目の確認があります。",

@@ -56,14 +56,18 @@ function backToEmail() {
 // <html data-autofill> tells where that request is: "starting",
 // "listening" (the browser offers passkeys), "off" (settled or aborted).
 let conditional = null;
+let generation = 0; // bumped by every start and stop
 const conditionalOK = passkeys.conditionalAvailable();
 
 function autofillState(state) { document.documentElement.dataset.autofill = state; }
 
 async function startConditional() {
   if (conditional) return;
+  const gen = ++generation;
   autofillState("starting");
-  if (!(await conditionalOK) || conditional) { if (!conditional) autofillState("off"); return; }
+  const available = await conditionalOK;
+  if (gen !== generation || conditional) return; // stopped or started again meanwhile
+  if (!available) { autofillState("off"); return; }
   const ac = new AbortController();
   let waiting = false;
   const onWait = () => { waiting = true; autofillState("listening"); };
@@ -81,15 +85,18 @@ async function startConditional() {
 }
 
 async function stopConditional() {
+  generation++;
   const c = conditional;
   conditional = null;
   if (c) {
     c.ac.abort();
     await c.run;
   }
+  autofillState("off");
 }
 
 async function passkeyButton(button, email) {
+  if (isBusy(button)) return;
   clearMessages();
   await stopConditional();
   const ok = await busy(button, async () => {
@@ -219,8 +226,13 @@ $("password-form").addEventListener("submit", async (ev) => {
 });
 
 function showMFA(methods) {
+  const passkey = methods.includes("webauthn") && passkeys.supported();
   $("mfa-email").hidden = !methods.includes("email_otp");
-  $("mfa-passkey").hidden = !methods.includes("webauthn") || !passkeys.supported();
+  $("mfa-passkey").hidden = !passkey;
+  // A passkey, when the account has one, is the quicker way: offer it first.
+  $("mfa-passkey").classList.toggle("secondary", !passkey);
+  $("mfa-email").classList.toggle("secondary", passkey);
+  if (passkey) $("mfa-choices").prepend($("mfa-passkey"));
   $("mfa-choices").hidden = false;
   $("mfa-code-form").hidden = true;
   showStep("step-mfa");
