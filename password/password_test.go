@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-auth/sesame/internal/testkit"
+
 	"github.com/xdg-go/scram"
 
 	"github.com/sesame-auth/sesame"
@@ -23,24 +25,6 @@ import (
 	"github.com/sesame-auth/sesame/internal/testsmtp"
 	"github.com/sesame-auth/sesame/mail"
 )
-
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // outbox is a Mailer that keeps what it is given.
 type outbox struct {
@@ -70,7 +54,7 @@ type env struct {
 	s     *Service
 	d     *db.DB
 	path  string // the SQLite file, for inspecting rows
-	clock *clock
+	clock *testkit.Clock
 	mail  *outbox
 }
 
@@ -86,7 +70,7 @@ func newEnv(t testing.TB) *env {
 	if err := d.Migrate(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{d: d, path: path, clock: &clock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}, mail: &outbox{}}
+	e := &env{d: d, path: path, clock: testkit.NewClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)), mail: &outbox{}}
 	secret := sesame.RootSecret(sesame.RandomBytes(32))
 	e.s = New(Config{
 		Store:       d,

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-auth/sesame/internal/testkit"
+
 	"github.com/sesame-auth/sesame"
 )
 
@@ -102,26 +104,11 @@ func copyKey(k sesame.SigningKey) sesame.SigningKey {
 }
 
 // fakeClock is an injected clock that moves only when told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = testkit.Clock
 
 func newClock() *fakeClock {
 	// Half a second past the minute, to see that NumericDates truncate.
-	return &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 5e8, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return testkit.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 5e8, time.UTC))
 }
 
 var testEncKey = bytes.Repeat([]byte{7}, 32)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-auth/sesame/internal/testkit"
+
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/db"
 	"github.com/sesame-auth/sesame/db/dbtest"
@@ -45,22 +47,7 @@ func (m *mailbox) all() []mail.Message {
 }
 
 // logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer = testkit.LogBuffer
 
 type fixture struct {
 	svc   *webauthn.Service

@@ -17,9 +17,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sesame-auth/sesame/internal/testkit"
 
 	"github.com/sesame-auth/sesame"
 
@@ -58,7 +59,7 @@ type Env struct {
 	PublicURL string
 	// BaseURL is where a Listen server answers (same as PublicURL).
 	BaseURL string
-	logs    *syncBuffer
+	logs    *testkit.LogBuffer
 	secrets secrets
 }
 
@@ -66,7 +67,7 @@ type Env struct {
 func New(t testing.TB, opts Options) *Env {
 	t.Helper()
 	ctx := context.Background()
-	e := &Env{SMTP: testsmtp.Start(t), Clock: NewClock(time.Now()), logs: &syncBuffer{}, PublicURL: "http://localhost:8080"}
+	e := &Env{SMTP: testsmtp.Start(t), Clock: NewClock(time.Now()), logs: &testkit.LogBuffer{}, PublicURL: "http://localhost:8080"}
 	// Registered first, so it runs last: after the server has stopped.
 	t.Cleanup(func() {
 		e.secrets.collectMail(e.SMTP)
@@ -278,45 +279,11 @@ func (e *Env) SignIn(t testing.TB, email string) Session {
 	return SessionOf(t, e.Do(t, "POST", "/api/email/verify", map[string]string{"flow_id": flowID, "code": code}))
 }
 
-// Clock is a settable clock for expiry tests; safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// Clock is the settable clock every Env runs on.
+type Clock = testkit.Clock
 
 // NewClock returns a clock stopped at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+func NewClock(t time.Time) *Clock { return testkit.NewClock(t) }
 
 // H is a request header for Do.
 func H(name, value string) Header { return Header{Name: name, Value: value} }
