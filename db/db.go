@@ -73,6 +73,12 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("sqlite: create directory: %w", err)
 		}
 	}
+	// The file holds hashes and encrypted keys: readable by its owner only.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	f.Close()
 	// _journal_mode=WAL: readers never block the writer and vice versa.
 	// _synchronous=NORMAL: in WAL mode, durable across application crashes;
 	//   a power loss may drop the last commits but never corrupts the file.
