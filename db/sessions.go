@@ -133,12 +133,12 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID string, now time.Ti
 	return int(n), nil
 }
 
-// UserSessions lists userID's sessions that are neither revoked nor past
+// UserSessions lists userID's sessions (the 100 most recent) that are neither revoked nor past
 // their absolute end or idleSince, most recently used first.
 func (db *DB) UserSessions(ctx context.Context, userID string, now, idleSince time.Time) ([]sesame.Session, error) {
 	rows, err := db.query(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND last_used_at > ?
-		ORDER BY last_used_at DESC, id`, userID, ms(now), ms(idleSince))
+		ORDER BY last_used_at DESC, id LIMIT 100`, userID, ms(now), ms(idleSince))
 	if err != nil {
 		return nil, fmt.Errorf("user sessions: %w", err)
 	}
@@ -165,4 +165,14 @@ func (db *DB) DeviceSeen(ctx context.Context, userID, userAgent string) (anySess
 		return false, false, fmt.Errorf("device seen: %w", db.wrap(err))
 	}
 	return total > 0, same > 0, nil
+}
+
+// RevokeOtherSessions ends every live session of userID but keepID.
+func (db *DB) RevokeOtherSessions(ctx context.Context, userID, keepID string, now time.Time) (int, error) {
+	res, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL`, ms(now), userID, keepID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke other sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }

@@ -133,18 +133,7 @@ func (s *Server) passwordRemove(c *fiber.Ctx) error {
 // endOtherSessions revokes every live session of the signed-in user but
 // the one making the request.
 func (s *Server) endOtherSessions(c *fiber.Ctx) error {
-	ctx, claims := c.UserContext(), claimsOf(c)
-	list, err := s.cfg.Sessions.List(ctx, claims.Subject)
-	if err != nil {
-		return err
-	}
-	for _, sess := range list {
-		if sess.ID == claims.SessionID {
-			continue
-		}
-		if err := s.cfg.Sessions.End(ctx, claims.Subject, sess.ID); err != nil {
-			return err
-		}
-	}
-	return nil
+	claims := claimsOf(c)
+	_, err := s.cfg.Sessions.EndOthers(c.UserContext(), claims.Subject, claims.SessionID)
+	return err
 }

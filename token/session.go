@@ -21,6 +21,7 @@ type SessionStore interface {
 	SessionIDByRefreshToken(ctx context.Context, hash []byte) (string, error)
 	RevokeSession(ctx context.Context, userID, id string, now time.Time) error
 	RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int, error)
+	RevokeOtherSessions(ctx context.Context, userID, keepID string, now time.Time) (int, error)
 	UserSessions(ctx context.Context, userID string, now, idleSince time.Time) ([]sesame.Session, error)
 	DeviceSeen(ctx context.Context, userID, userAgent string) (anySession, seen bool, err error)
 }
@@ -176,6 +177,12 @@ func (s *Sessions) End(ctx context.Context, userID, id string) error {
 // EndAll revokes every session of userID.
 func (s *Sessions) EndAll(ctx context.Context, userID string) (int, error) {
 	return s.cfg.Store.RevokeUserSessions(ctx, userID, s.cfg.Now())
+}
+
+// EndOthers revokes every session of userID but keepID, after a factor
+// was changed or removed (SECURITY rule 32).
+func (s *Sessions) EndOthers(ctx context.Context, userID, keepID string) (int, error) {
+	return s.cfg.Store.RevokeOtherSessions(ctx, userID, keepID, s.cfg.Now())
 }
 
 // List returns userID's live sessions, most recently used first.
