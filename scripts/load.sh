@@ -81,29 +81,36 @@ for i in "${!urls[@]}"; do
 done
 
 echo "load.sh: ${INSTANCES} instance(s) on ${SESAME_DATABASE%%:*}${schema:+ (schema $schema)}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-cpu() { for p in "${pids[@]}"; do ps -o times= -p "$p"; done | awk '{s += $1} END {print s + 0}'; }
+# CPU seconds (user + system) and resident MiB of the servers, from /proc.
+cpu() { for p in "${pids[@]}"; do cut -d' ' -f14,15 "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{s += $1 + $2} END {print s / hz}'; }
+rss() { for p in "${pids[@]}"; do awk '/^VmRSS/ {print $2}' "/proc/$p/status"; done | awk '{s += $1} END {printf "%.0f", s / 1024}'; }
 fifo=$tmp/out
 mkfifo "$fifo"
 ./bin/sesame-load -url "$(IFS=,; echo "${urls[*]}")" -smtp-listen "$SMTP" "$@" >"$fifo" &
 load=$!
 cpu0=""
+profiler=""
 while IFS= read -r line; do
   printf '%s\n' "$line"
   case "$line" in
     set-up:*)
-      cpu0=$(cpu); t0=$(date +%s.%N)
+      cpu0=$(cpu); t0=$(date +%s.%N); rss0=$(rss)
       if [ -n "${PROFILE:-}" ] && [ -n "${PPROF:-}" ]; then
         (sleep "${PROFILE_DELAY:-5}"; curl -fsS -o "$PROFILE" "http://$PPROF/debug/pprof/profile?seconds=${PROFILE_SECONDS:-10}" \
           && echo "load.sh: CPU profile in $PROFILE" >&2) &
+        profiler=$!
       fi
       ;;
     "measured over"*)
       if [ -n "$cpu0" ]; then
         awk -v c0="$cpu0" -v c1="$(cpu)" -v t0="$t0" -v t1="$(date +%s.%N)" -v n="$(nproc)" \
           'BEGIN { printf "server CPU: %.1f s over %.1f s (%.0f%% of %d cores)\n", c1 - c0, t1 - t0, 100 * (c1 - c0) / (t1 - t0) / n, n }'
+        echo "server memory (RSS): ${rss0} MiB after set-up, $(rss) MiB at the end"
       fi
       ;;
   esac
 done <"$fifo"
-wait "$load"
-wait
+status=0
+wait "$load" || status=$?
+if [ -n "${profiler:-}" ]; then wait "$profiler" || true; fi
+exit "$status"

@@ -45,7 +45,9 @@ type config struct {
 	SMTPListen string
 	Progress   time.Duration
 	Timeout    time.Duration
-	JSON       string // file for the results as JSON; "" for none
+	JSON       string  // file for the results as JSON; "" for none
+	Rate       float64 // operations per second over all users; 0: as fast as they go
+	Logout     bool    // end an account's previous session when it signs in again
 }
 
 func main() {
@@ -87,6 +89,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	progress := fs.Duration("progress", 5*time.Second, "interval between progress lines; 0: none")
 	timeout := fs.Duration("timeout", 10*time.Second, "timeout of each request and of each wait for mail")
 	jsonOut := fs.String("json", "", "also write the results to this file as JSON")
+	logout := fs.Bool("logout", false, "end an account's previous session when it signs in again (keeps sessions per account flat on long runs)")
+	rate := fs.Float64("rate", 0, "operations per second in all, paced evenly over the users (for latency at a given load); 0: as fast as they go")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -94,14 +98,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	cfg := config{Users: *users, Accounts: max(*accounts, *users), Duration: *duration, SMTPListen: *smtpListen,
-		Progress: *progress, Timeout: *timeout, JSON: *jsonOut}
+		Progress: *progress, Timeout: *timeout, JSON: *jsonOut, Rate: *rate, Logout: *logout}
 	for _, u := range strings.Split(*urls, ",") {
 		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
 			cfg.URLs = append(cfg.URLs, u)
 		}
 	}
-	if len(cfg.URLs) == 0 || cfg.Users < 1 || cfg.Duration <= 0 {
-		return cfg, errors.New("want at least one -url, -users ≥ 1 and a positive -duration")
+	if len(cfg.URLs) == 0 || cfg.Users < 1 || cfg.Duration <= 0 || cfg.Rate < 0 {
+		return cfg, errors.New("want at least one -url, -users ≥ 1, a positive -duration and a -rate ≥ 0")
 	}
 	var err error
 	cfg.Mix, err = parseMix(*mixFlag)
@@ -121,7 +125,7 @@ func run(ctx context.Context, cfg config, codes codes, out io.Writer) ([]Result,
 	st := newStats()
 	users := make([]*vu, cfg.Users)
 	for i := range users {
-		users[i] = &vu{c: c, codes: codes, stats: st, origin: origin, timeout: cfg.Timeout,
+		users[i] = &vu{c: c, codes: codes, stats: st, origin: origin, timeout: cfg.Timeout, logout: cfg.Logout,
 			rng: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
 	}
 	for n := range cfg.Accounts {
@@ -129,8 +133,12 @@ func run(ctx context.Context, cfg config, codes codes, out io.Writer) ([]Result,
 		u.accounts = append(u.accounts, &account{email: fmt.Sprintf("load-%x-%d@example.com", runID, n)})
 	}
 
-	fmt.Fprintf(out, "sesame-load: %d users, %d accounts, mix %s, %s against %s (public URL %s)\n",
-		cfg.Users, cfg.Accounts, cfg.Mix, cfg.Duration, strings.Join(cfg.URLs, ", "), origin)
+	pace := "as fast as they go"
+	if cfg.Rate > 0 {
+		pace = fmt.Sprintf("%.0f ops/s in all", cfg.Rate)
+	}
+	fmt.Fprintf(out, "sesame-load: %d users (%s), %d accounts, mix %s, %s against %s (public URL %s)\n",
+		cfg.Users, pace, cfg.Accounts, cfg.Mix, cfg.Duration, strings.Join(cfg.URLs, ", "), origin)
 	setupStart := time.Now()
 	ready := make([]bool, len(users))
 	var wg sync.WaitGroup
@@ -190,7 +198,11 @@ func run(ctx context.Context, cfg config, codes codes, out io.Writer) ([]Result,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			u.loop(runCtx, cfg.Mix)
+			var every time.Duration
+			if cfg.Rate > 0 {
+				every = time.Duration(float64(n) / cfg.Rate * float64(time.Second))
+			}
+			u.loop(runCtx, cfg.Mix, every)
 		}()
 	}
 	wg.Wait()
@@ -198,7 +210,7 @@ func run(ctx context.Context, cfg config, codes codes, out io.Writer) ([]Result,
 	close(stopProgress)
 	pwg.Wait()
 
-	results := st.results(elapsed, func(op string) bool { return slices.Contains(mixOps, op) })
+	results := st.results(elapsed, func(op string) bool { return op == opLogout || slices.Contains(mixOps, op) })
 	printResults(out, results, elapsed)
 	cpu := cpuTime() - cpu0
 	fmt.Fprintf(out, "load tool CPU: %.1f s over %.1f s (%.0f%% of %d cores)\n",

@@ -69,7 +69,7 @@ func (c *testCodes) Code(ctx context.Context, email string) (string, error) {
 func TestSmoke(t *testing.T) {
 	e := testserver.New(t, testserver.Options{Listen: true})
 	cfg, err := parseFlags([]string{"-url", e.BaseURL, "-users", "2", "-accounts", "3", "-duration", "2s",
-		"-progress", "1s", "-mix", "passkey=2,email=1,refresh=4,me=4"}, &bytes.Buffer{})
+		"-progress", "1s", "-mix", "passkey=2,email=1,refresh=4,me=4", "-logout"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestSmoke(t *testing.T) {
 			}
 		}
 	}
-	for _, op := range []string{opSignup, opRegister, opPasskey, opRefresh, opMe} {
+	for _, op := range []string{opSignup, opRegister, opPasskey, opRefresh, opMe, opLogout} {
 		if byOp[op].Count == 0 {
 			t.Errorf("no %s succeeded", op)
 		}

@@ -19,6 +19,7 @@ const (
 	opMe       = "me"       // GET /api/me with a Bearer token
 	opSignup   = "signup"   // set-up: a new account by email code
 	opRegister = "register" // set-up: a passkey added to it
+	opLogout   = "logout"   // with -logout: the session a new sign-in replaces, ended
 )
 
 var mixOps = []string{opPasskey, opEmail, opRefresh, opMe}
@@ -28,6 +29,8 @@ var mixOps = []string{opPasskey, opEmail, opRefresh, opMe}
 type account struct {
 	email string
 	auth  *testauthn.Authenticator
+	// access is the latest access token of the account's newest session.
+	access string
 }
 
 // vu is a virtual user: one goroutine that signs its accounts up, then
@@ -38,8 +41,10 @@ type vu struct {
 	stats    *stats
 	origin   string
 	accounts []*account
-	next     int     // the account the next sign-in is for
-	cur      session // the session refresh and me use
+	next     int      // the account the next sign-in is for
+	cur      session  // the session refresh and me use
+	curAcct  *account // whose session cur is
+	logout   bool     // end an account's previous session when it signs in again
 	rng      *rand.Rand
 	timeout  time.Duration
 }
@@ -53,7 +58,7 @@ func (u *vu) setup(ctx context.Context) error {
 		if u.done(ctx, opSignup, start, err) != nil {
 			return fmt.Errorf("sign up %s: %w", a.email, err)
 		}
-		u.cur = s
+		u.use(ctx, a, s)
 		start = time.Now()
 		err = u.register(ctx, a)
 		if u.done(ctx, opRegister, start, err) != nil {
@@ -63,22 +68,40 @@ func (u *vu) setup(ctx context.Context) error {
 	return nil
 }
 
-// loop runs operations picked by weight until ctx ends.
-func (u *vu) loop(ctx context.Context, m mix) {
+// loop runs operations picked by weight until ctx ends, one every
+// interval if that is not 0 (an operation that takes longer delays the
+// next, without catching up), else back to back.
+func (u *vu) loop(ctx context.Context, m mix, every time.Duration) {
+	var next time.Time
+	if every > 0 { // spread the users' first operations over one interval
+		next = time.Now().Add(time.Duration(u.rng.Int64N(int64(every))))
+	}
 	for ctx.Err() == nil {
+		if every > 0 {
+			if d := time.Until(next); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					return
+				}
+			}
+			next = next.Add(every)
+			if now := time.Now(); next.Before(now) {
+				next = now
+			}
+		}
 		op := m.pick(u.rng)
 		start := time.Now()
 		var err error
+		var signedIn *account // and its new session, s
+		var s session
 		switch op {
 		case opPasskey:
-			err = u.passkeySignIn(ctx)
+			signedIn, s, err = u.passkeySignIn(ctx)
 		case opEmail:
-			a := u.accounts[u.next]
+			signedIn = u.accounts[u.next]
 			u.next = (u.next + 1) % len(u.accounts)
-			var s session
-			if s, err = u.emailSignIn(ctx, a.email); err == nil {
-				u.cur = s
-			}
+			s, err = u.emailSignIn(ctx, signedIn.email)
 		case opRefresh:
 			err = u.refresh(ctx)
 		case opMe:
@@ -89,11 +112,18 @@ func (u *vu) loop(ctx context.Context, m mix) {
 			}
 			_, err = u.c.call(ctx, "GET", "/api/me", nil, http.StatusOK, nil, bearer(u.cur.access))
 		}
-		if u.done(ctx, op, start, err) != nil && (op == opRefresh || op == opMe) {
+		failed := u.done(ctx, op, start, err) != nil
+		if !failed && signedIn != nil {
+			u.use(ctx, signedIn, s)
+		}
+		if failed && (op == opRefresh || op == opMe) {
 			// A lost session (revoked, expired) would fail every later
 			// refresh and me: sign in again.
 			start := time.Now()
-			u.done(ctx, opPasskey, start, u.passkeySignIn(ctx))
+			a, s, err := u.passkeySignIn(ctx)
+			if u.done(ctx, opPasskey, start, err) == nil {
+				u.use(ctx, a, s)
+			}
 		}
 	}
 }
@@ -143,27 +173,37 @@ func (u *vu) register(ctx context.Context, a *account) error {
 }
 
 // passkeySignIn signs the next account in with its passkey, discoverably
-// (no email), and makes the session current.
-func (u *vu) passkeySignIn(ctx context.Context) error {
+// (no email).
+func (u *vu) passkeySignIn(ctx context.Context) (*account, session, error) {
 	a := u.accounts[u.next]
 	u.next = (u.next + 1) % len(u.accounts)
 	if a.auth == nil {
-		return errors.New("account has no passkey")
+		return a, session{}, errors.New("account has no passkey")
 	}
 	var c ceremony
 	if _, err := u.c.call(ctx, "POST", "/api/webauthn/login/begin", map[string]any{}, http.StatusOK, &c); err != nil {
-		return err
+		return a, session{}, err
 	}
 	assertion, err := a.auth.Get(c.PublicKey)
 	if err != nil {
-		return err
+		return a, session{}, err
 	}
 	s, err := u.c.sessionCall(ctx, "/api/webauthn/login/finish", finishBody(c.ID, assertion))
-	if err != nil {
-		return err
+	return a, s, err
+}
+
+// use makes s, a new session of a, the current one. With -logout, a's
+// previous session is ended first, as a client that keeps one session per
+// device does; without, sessions pile up per account, and with them the
+// cost of listing them (/api/me) and of the new-device check.
+func (u *vu) use(ctx context.Context, a *account, s session) {
+	if u.logout && a.access != "" {
+		start := time.Now()
+		_, err := u.c.call(ctx, "POST", "/api/session/logout", nil, http.StatusNoContent, nil, bearer(a.access))
+		u.done(ctx, opLogout, start, err)
 	}
-	u.cur = s
-	return nil
+	a.access = s.access
+	u.cur, u.curAcct = s, a
 }
 
 // refresh rotates the current session's refresh token.
@@ -173,5 +213,8 @@ func (u *vu) refresh(ctx context.Context) error {
 		return err
 	}
 	u.cur = s
+	if u.curAcct != nil {
+		u.curAcct.access = s.access
+	}
 	return nil
 }
