@@ -152,7 +152,10 @@ func (db *DB) Close() error {
 // advisory lock makes instances that start together migrate exactly once.
 func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
-	var opts []goose.ProviderOption
+	// Features land in parallel, each with its own block of version numbers;
+	// a database migrated by an earlier build still takes a lower number
+	// that lands later.
+	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
 	if db.dialect == Postgres {
 		dir, dialect = "migrations/postgres", goose.DialectPostgres
 		locker, err := lock.NewPostgresSessionLocker()
