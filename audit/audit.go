@@ -49,6 +49,10 @@ func New(store Store, log *slog.Logger, now func() time.Time) *Log {
 // returned: an audit hiccup must not fail a sign-in.
 func (l *Log) Record(ctx context.Context, e sesame.AuditEvent) {
 	e.ID, e.At = sesame.NewID(), l.now()
+	// Client strings are cut before they reach the log or the table, so
+	// that no request can make either grow by more than a few hundred
+	// bytes (SECURITY rule 54).
+	e.UserAgent = sesame.ClipClientString(e.UserAgent)
 	l.log.Info("audit", "event", e.Event, "result", e.Result, "method", e.Method, "user", e.UserID,
 		"credential", e.CredentialID, "ip", e.IP, "user_agent", e.UserAgent, "detail", e.Detail)
 	if err := l.store.InsertAuditEvent(ctx, e); err != nil {

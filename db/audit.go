@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/sesame-auth/sesame"
 )
@@ -35,4 +36,14 @@ func (db *DB) AuditEvents(ctx context.Context, userID string, limit int) ([]sesa
 		out = append(out, e)
 	}
 	return out, db.wrap(rows.Err())
+}
+
+// SweepAudit deletes audit rows older than keep, so that the table cannot
+// grow without bound (SECURITY rule 54).
+func (db *DB) SweepAudit(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
+	res, err := db.exec(ctx, `DELETE FROM audit_events WHERE at < ?`, ms(now.Add(-keep)))
+	if err != nil {
+		return 0, fmt.Errorf("sweep audit events: %w", err)
+	}
+	return res.RowsAffected()
 }

@@ -49,6 +49,9 @@ type DB struct {
 	read  *sql.DB
 	// rebind rewrites ? placeholders to $n for PostgreSQL.
 	rebind func(string) string
+	// auditRetention is how long audit rows are kept; 0 means
+	// DefaultAuditRetention. Set once, before the sweeper starts.
+	auditRetention time.Duration
 }
 
 // Open opens the database named by url: "sqlite:<path>" or

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -36,4 +37,22 @@ func (db *DB) ClearFailures(ctx context.Context, key string) error {
 		return fmt.Errorf("clear failures: %w", err)
 	}
 	return nil
+}
+
+// ClaimFailure adds one failure to key if it has exactly seen failures now
+// (none stored when seen is 0) and reports whether it did. One conditional
+// statement, so of several concurrent claims on one count only one wins.
+func (db *DB) ClaimFailure(ctx context.Context, key string, seen int, at time.Time) (bool, error) {
+	var res sql.Result
+	var err error
+	if seen == 0 {
+		res, err = db.exec(ctx, `INSERT INTO failures (key, count, last_at) VALUES (?, 1, ?) ON CONFLICT (key) DO NOTHING`, key, ms(at))
+	} else {
+		res, err = db.exec(ctx, `UPDATE failures SET count = count + 1, last_at = ? WHERE key = ? AND count = ?`, ms(at), key, seen)
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim failure: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

@@ -68,11 +68,28 @@ const (
 	// sets and used MFA tokens are kept past expiry: they mean nothing once
 	// expired, and a few minutes cover clock skew between instances.
 	ShortKeep = 10 * time.Minute
+	// DefaultAuditRetention is how long audit rows are kept unless the
+	// operator says otherwise (SECURITY rule 54): a year and a bit, so a
+	// user's activity page and an operator's review cover a year.
+	DefaultAuditRetention = 400 * 24 * time.Hour
 )
+
+// SetAuditRetention sets how long audit rows are kept (0: the default).
+// Call it before the sweeper starts.
+func (db *DB) SetAuditRetention(d time.Duration) { db.auditRetention = d }
+
+// AuditRetention is how long audit rows are kept.
+func (db *DB) AuditRetention() time.Duration {
+	if db.auditRetention <= 0 {
+		return DefaultAuditRetention
+	}
+	return db.auditRetention
+}
 
 // SweepExpired deletes every row that can no longer matter (email flows,
 // rate-limit windows, ended sessions and their refresh tokens, WebAuthn
-// ceremonies, SCRAM logins, password sets, used MFA tokens), holding the
+// ceremonies, SCRAM logins, password sets, used MFA tokens, audit rows past
+// their retention), holding the
 // "sweep" lock so that one instance at a time does it. It reports whether
 // this instance swept, and how many rows went.
 func (db *DB) SweepExpired(ctx context.Context, now time.Time) (swept bool, rows int64, err error) {
@@ -81,6 +98,7 @@ func (db *DB) SweepExpired(ctx context.Context, now time.Time) (swept bool, rows
 			func() (int64, error) { return db.Sweep(ctx, now, SpentKeep) },
 			func() (int64, error) { return db.SweepCeremonies(ctx, now, ShortKeep) },
 			func() (int64, error) { return db.SweepPasswordRows(ctx, now, ShortKeep) },
+			func() (int64, error) { return db.SweepAudit(ctx, now, db.AuditRetention()) },
 		} {
 			n, err := sweep()
 			rows += n

@@ -29,9 +29,26 @@ var (
 	EmailStartPerAddressDay = Rule{"email-start-address-day", 10, 24 * time.Hour}
 	EmailStartPerIP         = Rule{"email-start-ip", 60, time.Hour}
 	CodesPerAccountHour     = Rule{"codes-account", 10, time.Hour}
-	CodeVerifyPerIP         = Rule{"code-verify-ip", 30, time.Hour}
-	PasswordLoginPerIP      = Rule{"password-login-ip", 100, time.Hour}
-	WebAuthnBeginPerIP      = Rule{"webauthn-begin-ip", 60, time.Minute}
+	// CodeVerifyPerIP is 300, not 30: an office behind one NAT address
+	// signs in by code at 9:00. Guessing stays bounded by the 5 tries per
+	// flow and the per-address limits on starting flows (docs/security.md).
+	CodeVerifyPerIP    = Rule{"code-verify-ip", 300, time.Hour}
+	PasswordLoginPerIP = Rule{"password-login-ip", 100, time.Hour}
+	WebAuthnBeginPerIP = Rule{"webauthn-begin-ip", 60, time.Minute}
+
+	// Every unauthenticated endpoint that writes has a per-IP limit, the
+	// finish steps included, since each failure writes an audit row
+	// (SECURITY rule 54).
+	PasswordFinishPerIP = Rule{"password-finish-ip", 100, time.Hour}
+	WebAuthnFinishPerIP = Rule{"webauthn-finish-ip", 60, time.Minute}
+	MFASendPerIP        = Rule{"mfa-send-ip", 60, time.Hour}
+	SessionPerIP        = Rule{"session-ip", 300, time.Minute}
+
+	// PasswordBeginPerAddress caps the password logins open for one
+	// address: a login lives 60 s, so at most twice this many are open at
+	// once (SECURITY rule 53). The tarpit, checked again at finish, is
+	// what bounds the guesses.
+	PasswordBeginPerAddress = Rule{"password-begin-address", 20, time.Minute}
 )
 
 // Limiter checks rules. It is safe for concurrent use.

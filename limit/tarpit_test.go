@@ -60,3 +60,35 @@ func TestTarpitSlowsButNeverLocks(t *testing.T) {
 		}
 	})
 }
+
+// TestTarpitClaimInParallel: claims made at once get no more free
+// failures than claims made one after another (SECURITY rule 53).
+func TestTarpitClaimInParallel(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+		tp := limit.NewPasswordTarpit(d, func() time.Time { return now })
+		results := make(chan error, 30)
+		for range 30 {
+			go func() { results <- tp.Claim(ctx, "alice@example.com") }()
+		}
+		claimed := 0
+		for range 30 {
+			switch err := <-results; {
+			case err == nil:
+				claimed++
+			case sesame.ErrorCode(err) != sesame.ERateLimited:
+				t.Fatalf("claim: %v", err)
+			}
+		}
+		if claimed != 10 {
+			t.Fatalf("%d of 30 parallel claims went through; want the 10 free ones", claimed)
+		}
+		if err := tp.Succeed(ctx, "alice@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tp.Claim(ctx, "alice@example.com"); err != nil {
+			t.Fatalf("after a success: %v", err)
+		}
+	})
+}

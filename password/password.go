@@ -96,9 +96,12 @@ type Config struct {
 	// factor; without it only email_otp is offered.
 	Credentials Credentials
 	// Tarpit, when set, slows password guessing per address: Begin refuses
-	// while the address must wait; Finish counts failures and successes
-	// (SECURITY rule 34).
+	// while the address must wait, and so does Finish, which counts the
+	// attempt before checking the proof (SECURITY rules 34, 53).
 	Tarpit Tarpit
+	// OpenLogins, when set, is asked before a login is begun for an
+	// address and refuses when too many are open (SECURITY rule 53).
+	OpenLogins func(ctx context.Context, email string) error
 	// Iterations is the PBKDF2 count new passwords get: MinIterations by
 	// default. Fewer is allowed only with a loud warning (load tests).
 	Iterations  int
@@ -112,9 +115,11 @@ type Config struct {
 }
 
 // Tarpit delays repeated failures for one subject; limit.Tarpit is one.
+// Claim counts an attempt as a failure before its proof is checked, or
+// refuses it while the subject must wait; Succeed clears the count.
 type Tarpit interface {
 	Check(ctx context.Context, subject string) error
-	Fail(ctx context.Context, subject string) error
+	Claim(ctx context.Context, subject string) error
 	Succeed(ctx context.Context, subject string) error
 }
 

@@ -187,6 +187,11 @@ func (s *Service) Begin(ctx context.Context, msg string) (Challenge, error) {
 			return Challenge{}, err
 		}
 	}
+	if s.cfg.OpenLogins != nil {
+		if err := s.cfg.OpenLogins(ctx, email); err != nil {
+			return Challenge{}, err
+		}
+	}
 	userID, salt, iterations, err := s.lookup(ctx, email)
 	if err != nil {
 		return Challenge{}, fmt.Errorf("password login: %w", err)
@@ -272,6 +277,12 @@ func (s *Service) Finish(ctx context.Context, loginID, msg string) (Login, error
 	} else if err != nil {
 		return Login{}, fmt.Errorf("password login: %w", err)
 	}
+	// The tarpit is checked where the proof is, too: a login begun before
+	// it closed, or with many others at once, gets no extra guess
+	// (SECURITY rule 53). The attempt counts as a failure until it succeeds.
+	if err := s.claim(ctx, first); err != nil {
+		return Login{}, err
+	}
 	creds, err := s.credentials(ctx, userID, first)
 	if err != nil {
 		return Login{}, fmt.Errorf("password login: %w", err)
@@ -287,10 +298,9 @@ func (s *Service) Finish(ctx context.Context, loginID, msg string) (Login, error
 	}
 	final, err := conv.Step(msg)
 	if err != nil || !conv.Valid() || userID == "" {
-		s.tarpit(ctx, first, false)
 		return Login{}, errInvalidCredentials
 	}
-	s.tarpit(ctx, first, true)
+	s.succeed(ctx, first)
 	u, err := s.cfg.Store.UserByID(ctx, userID)
 	if errors.Is(err, sesame.ErrNotFound) || (err == nil && u.DisabledAt != nil) {
 		return Login{}, errInvalidCredentials
@@ -304,28 +314,41 @@ func (s *Service) Finish(ctx context.Context, loginID, msg string) (Login, error
 	return Login{User: u, ServerFinal: final, Methods: methods}, nil
 }
 
-// tarpit records the outcome of a proof for the address of the stored
-// client-first message. Its errors are logged: the proof's answer stands.
-func (s *Service) tarpit(ctx context.Context, first string, ok bool) {
+// claim counts a login's attempt against the tarpit of the address of its
+// stored client-first message, or refuses it while the address must wait.
+func (s *Service) claim(ctx context.Context, first string) error {
+	if s.cfg.Tarpit == nil {
+		return nil
+	}
+	email, err := emailOfFirst(first)
+	if err != nil {
+		return fmt.Errorf("password login: stored client-first: %w", err)
+	}
+	return s.cfg.Tarpit.Claim(ctx, email)
+}
+
+// succeed clears the tarpit of a login's address after a proof held. Its
+// errors are logged: the proof's answer stands.
+func (s *Service) succeed(ctx context.Context, first string) {
 	if s.cfg.Tarpit == nil {
 		return
 	}
-	cf, err := parseClientFirst(first)
-	if err != nil {
-		return
-	}
-	email, err := emailOf(cf.username)
-	if err != nil {
-		return
-	}
-	if ok {
+	email, err := emailOfFirst(first)
+	if err == nil {
 		err = s.cfg.Tarpit.Succeed(ctx, email)
-	} else {
-		err = s.cfg.Tarpit.Fail(ctx, email)
 	}
 	if err != nil && s.cfg.Logger != nil {
-		s.cfg.Logger.Warn("password tarpit not updated", "err", err)
+		s.cfg.Logger.Warn("password tarpit not cleared", "err", err)
 	}
+}
+
+// emailOfFirst is the address a stored client-first message names.
+func emailOfFirst(first string) (string, error) {
+	cf, err := parseClientFirst(first)
+	if err != nil {
+		return "", err
+	}
+	return emailOf(cf.username)
 }
 
 // credentials returns the stored SCRAM credentials of userID. A login

@@ -27,5 +27,5 @@ func parseBody(c *fiber.Ctx, v any) error {
 
 // client describes the caller for sessions and audit.
 func client(c *fiber.Ctx) sesame.Client {
-	return sesame.Client{IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent)}
+	return sesame.Client{IP: c.IP(), UserAgent: sesame.ClipClientString(c.Get(fiber.HeaderUserAgent))}
 }

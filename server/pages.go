@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"html/template"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
+	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/frontend"
 )
 
@@ -72,7 +74,33 @@ func linkify(text string) []textPart {
 	return append(parts, textPart{Text: text[last:]})
 }
 
+// fromLoopback reports whether a request came over a loopback connection
+// and names a loopback host. The peer is the socket's, never a proxy
+// header's; the Host header stops DNS rebinding, where a page on another
+// site resolves its own name to 127.0.0.1 and reads the answer (SECURITY
+// rule 58).
+func fromLoopback(c *fiber.Ctx) bool {
+	if !c.Context().RemoteIP().IsLoopback() {
+		return false
+	}
+	host := string(c.Request().Host())
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// outbox shows the development outbox: every link and code sent, so only
+// to the developer's own machine.
 func (s *Server) outbox(c *fiber.Ctx) error {
+	if !fromLoopback(c) {
+		return sesame.Errorf(sesame.ENotFound, "Not found.")
+	}
 	type entry struct {
 		Subject, To string
 		SentAt      interface{ Format(string) string }

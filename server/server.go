@@ -149,8 +149,8 @@ func (s *Server) routes() {
 	api.Post("/email/link", s.limitIP(limit.CodeVerifyPerIP), s.emailLink)
 	api.Post("/email/link/info", s.limitIP(limit.CodeVerifyPerIP), s.emailLinkInfo)
 
-	api.Post("/session/refresh", s.refresh)
-	api.Post("/session/logout", s.logout)
+	api.Post("/session/refresh", s.limitIP(limit.SessionPerIP), s.refresh)
+	api.Post("/session/logout", s.limitIP(limit.SessionPerIP), s.logout)
 	api.Post("/session/logout-all", s.requireAuth, s.logoutAll)
 
 	api.Get("/me", s.requireAuth, s.me)
@@ -161,19 +161,19 @@ func (s *Server) routes() {
 	api.Post("/webauthn/register/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.requireAuth, s.requireRecentAuth, s.webauthnRegisterBegin)
 	api.Post("/webauthn/register/finish", s.requireAuth, s.webauthnRegisterFinish)
 	api.Post("/webauthn/login/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.webauthnLoginBegin)
-	api.Post("/webauthn/login/finish", s.webauthnLoginFinish)
+	api.Post("/webauthn/login/finish", s.limitIP(limit.WebAuthnFinishPerIP), s.webauthnLoginFinish)
 	api.Patch("/me/credentials/:id", s.requireAuth, s.renameMyCredential)
 	api.Delete("/me/credentials/:id", s.requireAuth, s.requireRecentAuth, s.removeMyCredential)
 
 	api.Post("/password/login/begin", s.limitIP(limit.PasswordLoginPerIP), s.passwordLoginBegin)
-	api.Post("/password/login/finish", s.passwordLoginFinish)
+	api.Post("/password/login/finish", s.limitIP(limit.PasswordFinishPerIP), s.passwordLoginFinish)
 	api.Post("/password/set/begin", s.requireAuth, s.requireRecentAuth, s.passwordSetBegin)
 	api.Post("/password/set/finish", s.requireAuth, s.requireRecentAuth, s.passwordSetFinish)
 	api.Delete("/password", s.requireAuth, s.requireRecentAuth, s.passwordRemove)
-	api.Post("/mfa/email/send", s.mfaEmailSend)
-	api.Post("/mfa/email/verify", s.mfaEmailVerify)
+	api.Post("/mfa/email/send", s.limitIP(limit.MFASendPerIP), s.mfaEmailSend)
+	api.Post("/mfa/email/verify", s.limitIP(limit.CodeVerifyPerIP), s.mfaEmailVerify)
 	api.Post("/mfa/webauthn/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.mfaWebAuthnBegin)
-	api.Post("/mfa/webauthn/finish", s.mfaWebAuthnFinish)
+	api.Post("/mfa/webauthn/finish", s.limitIP(limit.WebAuthnFinishPerIP), s.mfaWebAuthnFinish)
 
 	s.pages()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,9 @@ type Config struct {
 	// SESAME_TRUSTED_PROXIES as given.
 	KeyReload      string
 	TrustedProxies string
+	// AuditRetention is SESAME_AUDIT_RETENTION as given: "400d" or a Go
+	// duration.
+	AuditRetention string
 }
 
 type setting struct {
@@ -48,6 +52,7 @@ func (c *Config) settings() []setting {
 		{"KEY_RELOAD", "30s", "how often signing keys are re-read from the database, so every instance follows a rotation", &c.KeyReload},
 		{"PROXY_HEADER", "", "header a trusted reverse proxy sets to the client IP (X-Real-IP); empty: the socket's address", &c.App.ProxyHeader},
 		{"TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose PROXY_HEADER is believed", &c.TrustedProxies},
+		{"AUDIT_RETENTION", "400d", "how long audit rows are kept: days (400d) or a duration (9600h)", &c.AuditRetention},
 		{"PPROF_ADDR", "", "loopback address serving net/http/pprof (profiling); empty: off", &c.App.PprofAddr},
 		{"LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
 		{"LOG_FORMAT", "text", "text or json", &c.LogFormat},
@@ -97,6 +102,9 @@ func (c *Config) validate() error {
 	if c.App.KeyReload, err = time.ParseDuration(c.KeyReload); err != nil || c.App.KeyReload < time.Second {
 		return fmt.Errorf("key reload %q: want a duration of at least 1s, such as 30s", c.KeyReload)
 	}
+	if c.App.AuditRetention, err = parseRetention(c.AuditRetention); err != nil {
+		return err
+	}
 	c.App.TrustedProxies = nil
 	for _, p := range strings.Split(c.TrustedProxies, ",") {
 		if p = strings.TrimSpace(p); p == "" {
@@ -117,4 +125,21 @@ func (c *Config) validate() error {
 		}
 	}
 	return nil
+}
+
+// parseRetention reads "400d" (days) or a Go duration of at least a day.
+func parseRetention(v string) (time.Duration, error) {
+	var d time.Duration
+	var err error
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		var n int
+		n, err = strconv.Atoi(days)
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		d, err = time.ParseDuration(v)
+	}
+	if err != nil || d < 24*time.Hour {
+		return 0, fmt.Errorf("audit retention %q: want days (400d) or a duration of at least 24h", v)
+	}
+	return d, nil
 }

@@ -57,6 +57,8 @@ type Config struct {
 	// TrustedProxies (IPs or CIDRs). Empty: the socket's address is used.
 	ProxyHeader    string
 	TrustedProxies []string
+	// AuditRetention is how long audit rows are kept; 0 means 400 days.
+	AuditRetention time.Duration
 	// PprofAddr, when set, serves net/http/pprof on this (loopback)
 	// address, apart from the public listener.
 	PprofAddr string
@@ -115,6 +117,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	if err := a.DB.Migrate(ctx, log); err != nil {
 		return err
 	}
+	a.DB.SetAuditRetention(cfg.AuditRetention)
 	if a.Keys, err = token.NewKeys(a.DB, secret.Key(sesame.PurposeKeyEncryption), token.KeysOptions{Logger: log, Now: opts.Now, Reload: cfg.KeyReload}); err != nil {
 		return err
 	}
@@ -150,12 +153,16 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		log.Warn("rate limits raised", "multiplier", limitScale)
 	}
 
+	limits := limit.New(a.DB, opts.Now, limitScale)
 	var tarpit password.Tarpit
 	if limitScale > 0 {
 		tarpit = limit.NewPasswordTarpit(a.DB, opts.Now)
 	}
 	passwords := password.New(password.Config{
-		Tarpit:      tarpit,
+		Tarpit: tarpit,
+		OpenLogins: func(ctx context.Context, email string) error {
+			return limits.Allow(ctx, limit.PasswordBeginPerAddress, email)
+		},
 		Store:       a.DB,
 		Mail:        a.queue,
 		FakeSaltKey: secret.Key(sesame.PurposeFakeSalt),
@@ -198,7 +205,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		Issuer:   a.Issuer,
 		Keys:     a.Keys,
 		Outbox:   outbox,
-		Limits:   limit.New(a.DB, opts.Now, limitScale),
+		Limits:   limits,
 		Audit:    audit.New(a.DB, log, opts.Now),
 		Notices:  a.queue,
 		Now:      opts.Now,

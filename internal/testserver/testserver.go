@@ -48,6 +48,9 @@ type Options struct {
 	// TrustProxy makes the server take client IPs from X-Forwarded-For, as
 	// behind a proxy, so tests can speak for many clients.
 	TrustProxy bool
+	// Outbox runs without SMTP, as a developer does: mail goes to the
+	// development outbox served at /dev/outbox.
+	Outbox bool
 }
 
 // Env is one running Sesame.
@@ -106,6 +109,9 @@ func New(t testing.TB, opts Options) *Env {
 		MailFrom:   "Sesame <no-reply@localhost>",
 		Secret:     opts.Secret,
 		RateLimits: opts.RateLimits,
+	}
+	if opts.Outbox {
+		cfg.SMTPURL = ""
 	}
 	if opts.TrustProxy {
 		cfg.ProxyHeader, cfg.TrustedProxies = "X-Forwarded-For", []string{"0.0.0.0/0", "::/0"}

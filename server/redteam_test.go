@@ -1,0 +1,222 @@
+package server_test
+
+// Tests of the findings of the hostile review (issue 11; SECURITY rules
+// 53–60). Each one replays the attack over HTTP against the real server.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xdg-go/scram"
+
+	"github.com/sesame-auth/sesame/internal/testserver"
+)
+
+// engines runs f on SQLite and, when it is configured, on PostgreSQL.
+func engines(t *testing.T, opts testserver.Options, f func(t *testing.T, e *testserver.Env)) {
+	for _, pg := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
+			o := opts
+			o.Postgres = pg
+			f(t, testserver.New(t, o))
+		})
+	}
+}
+
+// TestParallelPasswordLoginsGetNoMoreGuesses is finding 2 (rule 53): 25
+// logins begun together and finished together with a wrong password get
+// at most the 10 free failures; the rest are refused with 429. A login
+// with the right password begun before that does not succeed afterwards.
+func TestParallelPasswordLoginsGetNoMoreGuesses(t *testing.T) {
+	engines(t, testserver.Options{}, func(t *testing.T, e *testserver.Env) {
+		_, right := signUpWithPassword(t, e, "alice@example.com")
+		_, earlyID, earlyFinal := scramBegin(t, e, right)
+		wrong, err := scram.SHA256.NewClient("alice@example.com", "not the password", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		type login struct{ id, final string }
+		logins := make([]login, 25)
+		begun := make([]int, 25)
+		var wg sync.WaitGroup
+		for i := range logins {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				conv := wrong.NewConversation()
+				first, _ := conv.Step("")
+				r := e.Do(t, "POST", "/api/password/login/begin", map[string]string{"client_first": first})
+				if begun[i] = r.Status; r.Status != http.StatusOK {
+					return
+				}
+				m := r.JSON(t)
+				final, err := conv.Step(m["server_first"].(string))
+				if err != nil {
+					return
+				}
+				logins[i] = login{m["login_id"].(string), final}
+			}()
+		}
+		wg.Wait()
+		statuses := make([]int, 25)
+		for i, l := range logins {
+			if l.id == "" {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = scramFinish(t, e, l.id, l.final).Status
+			}()
+		}
+		wg.Wait()
+		processed, limited := 0, 0
+		for i, st := range statuses {
+			switch {
+			case begun[i] == http.StatusTooManyRequests:
+				limited++
+			case st == http.StatusUnauthorized:
+				processed++
+			case st == http.StatusTooManyRequests:
+				limited++
+			default:
+				t.Errorf("login %d: begin %d, finish %d; want 401 or 429", i, begun[i], st)
+			}
+		}
+		if processed > 10 || processed+limited != 25 {
+			t.Fatalf("%d wrong passwords checked, %d refused with 429; want at most 10 checked, the rest refused", processed, limited)
+		}
+		// The login begun before the tarpit closed is checked at finish too.
+		assertProblem(t, scramFinish(t, e, earlyID, earlyFinal), http.StatusTooManyRequests, "rate_limited")
+	})
+}
+
+// TestFinishFloodIsBounded is finding 3 (rule 54), in a few seconds: a
+// client floods the unauthenticated finish endpoints with 15 KB user
+// agents. The per-IP limits cap the audit rows, the stored and logged user
+// agents are cut to 256 bytes, and audit rows go after their retention.
+func TestFinishFloodIsBounded(t *testing.T) {
+	e := testserver.New(t, testserver.Options{TrustProxy: true})
+	ctx := context.Background()
+	ua := testserver.H("User-Agent", strings.Repeat("Mozilla/5.0 (flood) ", 750)) // 15 KB
+	ip := testserver.H("X-Forwarded-For", "203.0.113.9")
+	logBefore := len(e.Logs())
+	const rounds = 300
+	limited := map[string]int{}
+	for i := range rounds {
+		for _, req := range []struct{ path, body string }{
+			{"/api/webauthn/login/finish", fmt.Sprintf(`{"ceremony_id":"c%d","credential":{"id":"x"}}`, i)},
+			{"/api/password/login/finish", fmt.Sprintf(`{"login_id":"l%d","client_final":"c=biws,r=abcdefghijklmnop,p=%s"}`, i,
+				"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")},
+		} {
+			r := e.Do(t, "POST", req.path, req.body, ua, ip)
+			switch {
+			case r.Status >= 500:
+				t.Fatalf("%s: %d %s", req.path, r.Status, r.Body)
+			case r.Status == http.StatusTooManyRequests:
+				limited[req.path]++
+			}
+		}
+	}
+	for _, path := range []string{"/api/webauthn/login/finish", "/api/password/login/finish"} {
+		if limited[path] == 0 {
+			t.Errorf("%s: %d requests from one IP, none limited", path, rounds)
+		}
+	}
+	rows, err := e.App.DB.TableRows(ctx, "audit_events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if max := 2*rounds - limited["/api/webauthn/login/finish"] - limited["/api/password/login/finish"]; rows > max || rows > 200 {
+		t.Errorf("%d audit rows after %d requests; want one per request that got past the limits (%d), at most 200", rows, 2*rounds, max)
+	}
+	events, err := e.App.DB.AuditEvents(ctx, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		if len(ev.UserAgent) > 256 {
+			t.Fatalf("an audit row stores a %d-byte user agent; want at most 256", len(ev.UserAgent))
+		}
+	}
+	if grown := len(e.Logs()) - logBefore; grown/(2*rounds) > 1024 {
+		t.Errorf("the log grew by %d bytes over %d requests (%d per request); want under 1 KiB each", grown, 2*rounds, grown/(2*rounds))
+	}
+	// Another client is still served.
+	if r := e.Do(t, "POST", "/api/webauthn/login/finish", `{"ceremony_id":"c","credential":{"id":"x"}}`,
+		testserver.H("X-Forwarded-For", "198.51.100.7")); r.Status == http.StatusTooManyRequests {
+		t.Fatalf("another client was limited: %d", r.Status)
+	}
+	// Audit rows live 400 days by default; the sweeper removes them after.
+	if _, _, err := e.App.DB.SweepExpired(ctx, e.Clock.Now().Add(399*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.App.DB.TableRows(ctx, "audit_events"); n != rows+1 {
+		t.Errorf("%d audit rows after sweeping at 399 days; want all %d kept", n, rows+1)
+	}
+	if _, _, err := e.App.DB.SweepExpired(ctx, e.Clock.Now().Add(401*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.App.DB.TableRows(ctx, "audit_events"); n != 0 {
+		t.Errorf("%d audit rows after sweeping at 401 days; want none", n)
+	}
+}
+
+// TestMFAEmailVerifyLimitedPerIP is finding 6 (rule 34): second-factor
+// code guesses share the per-IP code limit with sign-in codes.
+func TestMFAEmailVerifyLimitedPerIP(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	for i := 0; ; i++ {
+		r := e.Do(t, "POST", "/api/email/verify", map[string]string{"flow_id": fmt.Sprint("flow", i), "code": "123456"})
+		if r.Status == http.StatusTooManyRequests {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("no per-IP limit on /api/email/verify")
+		}
+	}
+	r := e.Do(t, "POST", "/api/mfa/email/verify", map[string]string{"mfa_token": "x.y.z", "code": "123456"})
+	assertProblem(t, r, http.StatusTooManyRequests, "rate_limited")
+}
+
+// TestDevOutboxOnlyOnLoopback is finding 8 (rule 58): a page on any site
+// that rebinds its own name to 127.0.0.1 reaches the developer's server
+// with its own Host header; the outbox answers only when both the peer
+// and the Host header are loopback.
+func TestDevOutboxOnlyOnLoopback(t *testing.T) {
+	e := testserver.New(t, testserver.Options{Listen: true, Outbox: true})
+	port := strings.TrimPrefix(e.BaseURL, "http://localhost:")
+	get := func(host string) int {
+		t.Helper()
+		req, err := http.NewRequest("GET", "http://127.0.0.1:"+port+"/dev/outbox", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for _, host := range []string{"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port, "localhost"} {
+		if st := get(host); st != http.StatusOK {
+			t.Errorf("Host %q from 127.0.0.1: %d; want 200", host, st)
+		}
+	}
+	for _, host := range []string{"evil.example", "evil.example:" + port, "localhost.evil.example:" + port, "127.0.0.1.nip.io:" + port, "attacker.localhost:" + port} {
+		if st := get(host); st != http.StatusNotFound {
+			t.Errorf("Host %q from 127.0.0.1: %d; want 404", host, st)
+		}
+	}
+	// A peer that is not loopback (app.Test's connection is from 0.0.0.0).
+	if r := e.Do(t, "GET", "/dev/outbox", nil, testserver.H("Host", "localhost:"+port)); r.Status != http.StatusNotFound {
+		t.Errorf("Host localhost from a non-loopback peer: %d; want 404", r.Status)
+	}
+}
