@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"database/sql"
+	"github.com/sesame-auth/sesame/internal/testkit"
 	"os"
 	"path/filepath"
 	"sync"
@@ -111,7 +112,7 @@ func counts(t *testing.T, d *db.DB) map[string]int {
 func TestTryLockOneAtATime(t *testing.T) {
 	base := os.Getenv(dbtest.PostgresEnv)
 	if base == "" {
-		t.Skipf("%s not set", dbtest.PostgresEnv)
+		testkit.Missing(t, "%s not set", dbtest.PostgresEnv)
 	}
 	ctx := context.Background()
 	url := dbtest.CreateSchema(t, base)

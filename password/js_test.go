@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/sesame-auth/sesame/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +20,7 @@ func nodeModule(t *testing.T) (node, module string) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not on PATH")
+		testkit.Missing(t, "node is not on PATH")
 	}
 	src, err := os.ReadFile(filepath.Join("..", "frontend", "static", "scram.js"))
 	if err != nil {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/sesame-auth/sesame/internal/testkit"
 	"net/http"
 	"os"
 	"os/exec"
@@ -159,7 +160,7 @@ func TestNoPasswordSecretsInLogs(t *testing.T) {
 func TestScramJSSignsIn(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not on PATH")
+		testkit.Missing(t, "node is not on PATH")
 	}
 	src, err := os.ReadFile(filepath.Join("..", "frontend", "static", "scram.js"))
 	if err != nil {

@@ -159,7 +159,7 @@ func (s *Server) routes() {
 	api.Delete("/me/sessions/:id", s.requireAuth, s.endMySession)
 
 	api.Post("/webauthn/register/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.requireAuth, s.requireRecentAuth, s.webauthnRegisterBegin)
-	api.Post("/webauthn/register/finish", s.requireAuth, s.webauthnRegisterFinish)
+	api.Post("/webauthn/register/finish", s.requireAuth, s.requireRecentAuth, s.webauthnRegisterFinish)
 	api.Post("/webauthn/login/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.webauthnLoginBegin)
 	api.Post("/webauthn/login/finish", s.limitIP(limit.WebAuthnFinishPerIP), s.webauthnLoginFinish)
 	api.Patch("/me/credentials/:id", s.requireAuth, s.renameMyCredential)

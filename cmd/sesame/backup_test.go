@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/sesame-auth/sesame/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,10 +70,10 @@ func TestBackupSQLiteCommand(t *testing.T) {
 func TestBackupPostgresCommand(t *testing.T) {
 	base := os.Getenv(dbtest.PostgresEnv)
 	if base == "" {
-		t.Skipf("%s not set", dbtest.PostgresEnv)
+		testkit.Missing(t, "%s not set", dbtest.PostgresEnv)
 	}
 	if _, err := exec.LookPath("pg_dump"); err != nil {
-		t.Skip("pg_dump not installed")
+		testkit.Missing(t, "pg_dump not installed")
 	}
 	ctx := context.Background()
 	vars := env(map[string]string{"SESAME_DATABASE": dbtest.CreateSchema(t, base), "SESAME_DATA_DIR": t.TempDir()})

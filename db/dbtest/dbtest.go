@@ -6,6 +6,7 @@ package dbtest
 import (
 	"context"
 	"database/sql"
+	"github.com/sesame-auth/sesame/internal/testkit"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -34,7 +35,7 @@ func Postgres(t testing.TB) *db.DB {
 	t.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
-		t.Skipf("%s not set", PostgresEnv)
+		testkit.Missing(t, "%s not set", PostgresEnv)
 	}
 	return open(t, CreateSchema(t, base))
 }

@@ -1,7 +1,6 @@
 package browser_test
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -169,9 +168,6 @@ func TestJapanese(t *testing.T) {
 // the second factor.
 func TestPasswordWithPasskey(t *testing.T) {
 	env := newEnv(t)
-	if r := env.Do(t, "POST", "/api/mfa/webauthn/begin", map[string]string{"mfa_token": "x"}); r.Status == http.StatusNotFound {
-		t.Skip("POST /api/mfa/webauthn/begin is not served yet")
-	}
 	b := openTab(t, env, "ivan", tabOptions{Authenticator: true})
 	const email = "ivan@example.com"
 	const password = "open sesame seeds"

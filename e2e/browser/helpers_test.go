@@ -3,6 +3,7 @@ package browser_test
 import (
 	"context"
 	"fmt"
+	"github.com/sesame-auth/sesame/internal/testkit"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ const stepTimeout = 10 * time.Second
 func newEnv(t *testing.T) *testserver.Env {
 	t.Helper()
 	if browser == nil {
-		t.Skipf("no Chromium at %s", chromiumPath())
+		testkit.Missing(t, "no Chromium at %s", chromiumPath())
 	}
 	return testserver.New(t, testserver.Options{Listen: true})
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/sesame-auth/sesame/internal/testkit"
 	"io"
 	"net"
 	"net/http"
@@ -56,7 +57,7 @@ type instance struct {
 func TestCluster(t *testing.T) {
 	base := os.Getenv(dbtest.PostgresEnv)
 	if base == "" {
-		t.Skipf("%s not set", dbtest.PostgresEnv)
+		testkit.Missing(t, "%s not set", dbtest.PostgresEnv)
 	}
 	c := start(t, base, 3)
 	A, B, C := 0, 1, 2

@@ -6,7 +6,9 @@ package testkit
 
 import (
 	"bytes"
+	"os"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -50,4 +52,16 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Missing skips a test whose dependency (a browser, node, PostgreSQL) is
+// absent on a developer's machine, and fails it in CI (CI=true), where
+// .ci/run installs every dependency: a security test must never pass by
+// not running.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI: "+format, args...)
+	}
+	t.Skipf(format, args...)
 }

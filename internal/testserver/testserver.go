@@ -45,6 +45,9 @@ type Options struct {
 	Secret string
 	// RateLimits is passed on as SESAME_RATE_LIMITS ("off" for benchmarks).
 	RateLimits string
+	// PublicURL overrides the public URL of a server reached through
+	// app.Test, e.g. https://id.example.com to see what TLS changes.
+	PublicURL string
 	// TrustProxy makes the server take client IPs from X-Forwarded-For, as
 	// behind a proxy, so tests can speak for many clients.
 	TrustProxy bool
@@ -76,6 +79,9 @@ func New(t testing.TB, opts Options) *Env {
 		e.secrets.collectMail(e.SMTP)
 		e.secrets.check(t, e.Logs())
 	})
+	if opts.PublicURL != "" {
+		e.PublicURL = opts.PublicURL
+	}
 	var ln net.Listener
 	if opts.Listen {
 		var err error
@@ -91,7 +97,7 @@ func New(t testing.TB, opts Options) *Env {
 	case opts.Postgres:
 		base := os.Getenv(dbtest.PostgresEnv)
 		if base == "" {
-			t.Skipf("%s not set", dbtest.PostgresEnv)
+			testkit.Missing(t, "%s not set", dbtest.PostgresEnv)
 		}
 		database = dbtest.CreateSchema(t, base)
 	default:
