@@ -35,7 +35,11 @@ type Credential struct {
 	// changes. BackupState (BS) says it is synced now (WebAuthn L3 §6.1.3).
 	BackupEligible bool
 	BackupState    bool
-	CreatedAt      time.Time
+	// Discoverable is the client's credProps.rk at registration: whether
+	// the credential is a discoverable one (a passkey that signs in
+	// without an email); nil when the client did not say.
+	Discoverable *bool
+	CreatedAt    time.Time
 	// LastUsedAt is the last successful sign-in, nil before the first.
 	LastUsedAt *time.Time
 }

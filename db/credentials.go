@@ -11,16 +11,20 @@ import (
 )
 
 const credentialColumns = `id, user_id, name, public_key, sign_count, aaguid, transports, attachment,
-	attestation_type, attestation_format, user_verified, backup_eligible, backup_state, created_at, last_used_at`
+	attestation_type, attestation_format, user_verified, backup_eligible, backup_state, created_at, last_used_at, discoverable`
 
 func scanCredential(row interface{ Scan(...any) error }) (sesame.Credential, error) {
 	var c sesame.Credential
 	var signCount, created int64
 	var transports string
 	var used sql.NullInt64
+	var discoverable sql.NullBool
 	if err := row.Scan(&c.ID, &c.UserID, &c.Name, &c.PublicKey, &signCount, &c.AAGUID, &transports, &c.Attachment,
-		&c.AttestationType, &c.AttestationFormat, &c.UserVerified, &c.BackupEligible, &c.BackupState, &created, &used); err != nil {
+		&c.AttestationType, &c.AttestationFormat, &c.UserVerified, &c.BackupEligible, &c.BackupState, &created, &used, &discoverable); err != nil {
 		return sesame.Credential{}, err
+	}
+	if discoverable.Valid {
+		c.Discoverable = &discoverable.Bool
 	}
 	c.SignCount = uint32(signCount)
 	c.Transports = strings.Fields(transports)
@@ -36,9 +40,10 @@ var errDuplicateCredential = sesame.Errorf(sesame.EConflict, "This passkey is al
 // any user, is a conflict.
 func (db *DB) CreateCredential(ctx context.Context, c sesame.Credential) error {
 	_, err := db.exec(ctx, `INSERT INTO webauthn_credentials (`+credentialColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.UserID, c.Name, c.PublicKey, int64(c.SignCount), c.AAGUID, strings.Join(c.Transports, " "), c.Attachment,
-		c.AttestationType, c.AttestationFormat, c.UserVerified, c.BackupEligible, c.BackupState, ms(c.CreatedAt), nullableMS(c.LastUsedAt))
+		c.AttestationType, c.AttestationFormat, c.UserVerified, c.BackupEligible, c.BackupState, ms(c.CreatedAt), nullableMS(c.LastUsedAt),
+		nullableBool(c.Discoverable))
 	if sesame.ErrorCode(err) == sesame.EConflict {
 		return errDuplicateCredential
 	} else if err != nil {
@@ -128,4 +133,11 @@ func nullableMS(t *time.Time) any {
 		return nil
 	}
 	return ms(*t)
+}
+
+func nullableBool(b *bool) sql.NullBool {
+	if b == nil {
+		return sql.NullBool{}
+	}
+	return sql.NullBool{Bool: *b, Valid: true}
 }

@@ -5,6 +5,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/xdg-go/scram"
 
+	"github.com/sesame-auth/sesame/internal/testauthn"
 	"github.com/sesame-auth/sesame/internal/testserver"
 )
 
@@ -219,4 +221,94 @@ func TestDevOutboxOnlyOnLoopback(t *testing.T) {
 	if r := e.Do(t, "GET", "/dev/outbox", nil, testserver.H("Host", "localhost:"+port)); r.Status != http.StatusNotFound {
 		t.Errorf("Host localhost from a non-loopback peer: %d; want 404", r.Status)
 	}
+}
+
+// TestWebAuthnOriginsComparedExactly is finding 9 (rules 2, 58): an origin
+// that only normalises to ours (upper case, a trailing slash, a path, a
+// user) is refused, at registration and at sign-in.
+func TestWebAuthnOriginsComparedExactly(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	s, a := testauthn.SignUp(t, e, "alice@example.com")
+	host := strings.TrimPrefix(e.PublicURL, "http://")
+	for _, origin := range []string{
+		"HTTP://LOCALHOST:" + strings.TrimPrefix(host, "localhost:"),
+		"http://LOCALHOST:" + strings.TrimPrefix(host, "localhost:"),
+		e.PublicURL + "/",
+		e.PublicURL + "/signin",
+		"http://user@" + host,
+		e.PublicURL + "?x=1",
+	} {
+		a.RP.Origin = origin
+		c := testauthn.Begin(t, e, "/api/webauthn/login/begin", map[string]any{})
+		resp, err := a.Get(c.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertNoSession(t, e.Do(t, "POST", "/api/webauthn/login/finish", testauthn.Finish(c.ID, resp)), http.StatusBadRequest, "ceremony_failed")
+		c = testauthn.Begin(t, e, "/api/webauthn/register/begin", map[string]any{}, testserver.Bearer(s.Access))
+		fresh := testauthn.New(e.PublicURL)
+		fresh.RP.Origin = origin
+		if resp, err = fresh.Create(c.PublicKey); err != nil {
+			t.Fatal(err)
+		}
+		r := e.Do(t, "POST", "/api/webauthn/register/finish", testauthn.Finish(c.ID, resp), testserver.Bearer(s.Access))
+		assertProblem(t, r, http.StatusBadRequest, "ceremony_failed")
+	}
+	a.RP.Origin = e.PublicURL
+	testauthn.SignIn(t, e, a, "")
+	if n := len(e.Do(t, "GET", "/api/me", nil, testserver.Bearer(s.Access)).JSON(t)["credentials"].([]any)); n != 1 {
+		t.Fatalf("%d credentials; want only the first", n)
+	}
+}
+
+// TestRegistrationWithClientExtensionOutputs is finding 13 (rule 60):
+// registration asks for credProps and records rk; outputs nobody asked
+// for are ignored, at registration and at sign-in.
+func TestRegistrationWithClientExtensionOutputs(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	s := e.SignIn(t, "alice@example.com")
+	var a *testauthn.Authenticator
+	register := func(outputs map[string]any) testserver.Response {
+		c := testauthn.Begin(t, e, "/api/webauthn/register/begin", map[string]any{}, testserver.Bearer(s.Access))
+		var opts struct {
+			Extensions map[string]any `json:"extensions"`
+		}
+		if err := json.Unmarshal(c.PublicKey, &opts); err != nil || opts.Extensions["credProps"] != true {
+			t.Fatalf("registration options ask for extensions %v; want credProps: true", opts.Extensions)
+		}
+		fresh := testauthn.New(e.PublicURL)
+		if a == nil {
+			a = fresh
+		}
+		resp, err := fresh.Create(c.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp = editCredential(t, resp, func(m map[string]any) { m["clientExtensionResults"] = outputs })
+		return e.Do(t, "POST", "/api/webauthn/register/finish", testauthn.Finish(c.ID, resp), testserver.Bearer(s.Access))
+	}
+	r := register(map[string]any{"credProps": map[string]any{"rk": true}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("credProps output: %d %s; want 201", r.Status, r.Body)
+	}
+	if d := r.JSON(t)["credential"].(map[string]any)["discoverable"]; d != true {
+		t.Errorf("discoverable = %v; want true (credProps.rk)", d)
+	}
+	r = register(map[string]any{"credProps": map[string]any{"rk": false}, "hmacCreateSecret": true, "somethingElse": map[string]any{"x": 1}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("unrequested outputs: %d %s; want 201", r.Status, r.Body)
+	}
+	if d := r.JSON(t)["credential"].(map[string]any)["discoverable"]; d != false {
+		t.Errorf("discoverable = %v; want false (credProps.rk)", d)
+	}
+	if r = register(map[string]any{}); r.Status != http.StatusCreated || r.JSON(t)["credential"].(map[string]any)["discoverable"] != nil {
+		t.Fatalf("no outputs: %d %s; want 201 and discoverable null (unknown)", r.Status, r.Body)
+	}
+	c := testauthn.Begin(t, e, "/api/webauthn/login/begin", map[string]any{})
+	resp, err := a.Get(c.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = editCredential(t, resp, func(m map[string]any) { m["clientExtensionResults"] = map[string]any{"somethingElse": true} })
+	testserver.SessionOf(t, e.Do(t, "POST", "/api/webauthn/login/finish", testauthn.Finish(c.ID, resp)))
 }

@@ -23,6 +23,8 @@ type credentialJSON struct {
 	Transports     []string   `json:"transports"`
 	BackupEligible bool       `json:"backup_eligible"`
 	BackedUp       bool       `json:"backed_up"`
+	// Discoverable is credProps.rk from registration; null when unknown.
+	Discoverable *bool `json:"discoverable"`
 }
 
 func toCredentialJSON(c sesame.Credential) credentialJSON {
@@ -39,6 +41,7 @@ func toCredentialJSON(c sesame.Credential) credentialJSON {
 		Transports:     transports,
 		BackupEligible: c.BackupEligible,
 		BackedUp:       c.BackupState,
+		Discoverable:   c.Discoverable,
 	}
 }
 

@@ -105,6 +105,10 @@ type Service struct {
 	cfg Config
 	rp  *gowebauthn.WebAuthn
 	uv  protocol.UserVerificationRequirement
+	// origins are the configured origins, compared as exact strings with a
+	// response's (SECURITY rules 2, 58): go-webauthn compares them after
+	// normalising, which lets HTTP://LOCALHOST, a path or a user through.
+	origins []string
 }
 
 // New checks cfg and returns a Service.
@@ -163,11 +167,15 @@ func New(cfg Config) (*Service, error) {
 		AttestationPreference:  protocol.PreferNoAttestation,
 		AuthenticatorSelection: protocol.AuthenticatorSelection{UserVerification: uv},
 		Timeouts:               gowebauthn.TimeoutsConfig{Login: timeout, Registration: timeout},
+		// Some clients send extension outputs nobody asked for (credProps
+		// above all); they carry nothing we rely on, so they are ignored
+		// rather than fatal (SECURITY rule 60, WebAuthn L3 §7.1 step 14).
+		ExtensionsUnsolicitedOutputPolicy: protocol.UnsolicitedOutputPolicyIgnore,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webauthn: %w", err)
 	}
-	return &Service{cfg: cfg, rp: rp, uv: uv}, nil
+	return &Service{cfg: cfg, rp: rp, uv: uv, origins: append(origins, opaque...)}, nil
 }
 
 // RPID returns the relying party id: the host of the public URL.
@@ -230,6 +238,9 @@ func (s *Service) BeginRegistration(ctx context.Context, u sesame.User, authenti
 		// The user's own credentials, so an authenticator that holds one
 		// says so instead of making a second (SECURITY rule 9).
 		gowebauthn.WithExclusions(gowebauthn.Credentials(who.creds).CredentialDescriptors()),
+		// credProps tells whether the credential is discoverable; it is
+		// recorded (SECURITY rule 60).
+		gowebauthn.WithExtensions(gowebauthn.WithExtensionCredProps()),
 	}
 	if hints != nil {
 		opts = append(opts, gowebauthn.WithPublicKeyCredentialHints(hints))
@@ -262,6 +273,9 @@ func (s *Service) FinishRegistration(ctx context.Context, u sesame.User, ceremon
 	if err != nil {
 		return sesame.Credential{}, s.fail(c, "unreadable attestation response", err)
 	}
+	if !s.exactOrigin(parsed.Response.CollectedClientData.Origin) {
+		return sesame.Credential{}, s.fail(c, "origin is not exactly a configured one", nil)
+	}
 	cred, err := s.rp.CreateCredential(newUser(u, nil), *session, parsed)
 	if err != nil {
 		return sesame.Credential{}, s.fail(c, "attestation not verified", err)
@@ -284,6 +298,7 @@ func (s *Service) FinishRegistration(ctx context.Context, u sesame.User, ceremon
 		UserVerified:      cred.Flags.UserVerified,
 		BackupEligible:    cred.Flags.BackupEligible,
 		BackupState:       cred.Flags.BackupState,
+		Discoverable:      cred.Extensions.RK,
 		CreatedAt:         now,
 	}
 	if rec.Name == "" {
@@ -407,6 +422,9 @@ func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, sessio
 	if err != nil {
 		return none, sesame.Credential{}, nil, s.fail(c, "unreadable assertion response", err)
 	}
+	if !s.exactOrigin(parsed.Response.CollectedClientData.Origin) {
+		return none, sesame.Credential{}, nil, s.fail(c, "origin is not exactly a configured one", nil)
+	}
 	rec, err := s.cfg.Store.CredentialByID(ctx, parsed.RawID)
 	if errors.Is(err, sesame.ErrNotFound) {
 		return none, sesame.Credential{}, nil, s.fail(c, "unknown credential", nil)
@@ -479,6 +497,12 @@ func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, sessio
 		amr = append(amr, "user")
 	}
 	return owner, used, amr, nil
+}
+
+// exactOrigin reports whether origin, as the client put it in
+// clientDataJSON, is byte for byte one of the configured origins.
+func (s *Service) exactOrigin(origin string) bool {
+	return slices.Contains(s.origins, origin)
 }
 
 // List returns the user's credentials, oldest first.
