@@ -21,7 +21,10 @@ func (s *Server) pages() {
 		MaxAge: 300,
 	}))
 	s.app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/signin", fiber.StatusSeeOther) })
-	s.app.Get("/signin", page("signin"))
+	s.app.Get("/signin", signinPage)
+	// GET /signout asks before signing out; /oauth2/end_session hands
+	// over to it as /signout?logout=ID.
+	s.app.Get("/signout", page("signout"))
 	// GET /auth/link renders the confirm page and changes nothing; the
 	// token stays in the fragment (SECURITY rule 14).
 	s.app.Get("/auth/link", page("link"))
@@ -43,6 +46,23 @@ func page(name string) fiber.Handler {
 		c.Type("html", "utf-8")
 		return c.Send(body)
 	}
+}
+
+// signinPage is the sign-in page. Signing in to an app
+// (/signin?request=ID) starts with the app's request, so the page's body
+// is marked and stays unseen until its script knows whether the person
+// passes straight through.
+func signinPage(c *fiber.Ctx) error {
+	if c.Query("request") == "" {
+		return page("signin")(c)
+	}
+	body, err := frontend.PageFor("signin", c.Get(fiber.HeaderAcceptLanguage))
+	if err != nil {
+		return err
+	}
+	c.Vary(fiber.HeaderAcceptLanguage)
+	c.Type("html", "utf-8")
+	return c.Send(bytes.Replace(body, []byte("<body>"), []byte(`<body class="handover">`), 1))
 }
 
 var outboxPage = template.Must(template.New("outbox").Parse(`<!doctype html>

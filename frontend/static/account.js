@@ -1,4 +1,5 @@
-// account.js: the account page: passkeys, password, sessions, sign-out.
+// account.js: the account page: passkeys, password, the apps that sign
+// in with Sesame, sessions, sign-out.
 // Adding or removing a way to sign in needs a sign-in from the last ten
 // minutes; when the server answers reauth_required the page asks the user
 // to confirm with a passkey or an emailed code, then retries.
@@ -7,13 +8,17 @@ import { setup, t, render, clear, current, onChange } from "/static/i18n.js";
 import { authed, request, signOut, setAccessToken, APIError, PageError } from "/static/api.js";
 import { $, busy, say, fail, clearMessages, strong, codeField, validCode, countdown } from "/static/ui.js";
 import * as passkeys from "/static/webauthn.js";
+import { scopeList } from "/static/scopes.js";
 
 setup();
 
 let me = null;
+let apps = null; // null: this server lists no apps
 
 async function load() {
+  const listed = authed("GET", "/api/me/apps").catch(() => null);
   me = await authed("GET", "/api/me");
+  apps = await listed;
 }
 
 async function start() {
@@ -35,6 +40,7 @@ function draw() {
   render($("signed-in-as"), "account.signedInAs", { email: strong(me.user.email) });
   drawPasskeys();
   drawPassword();
+  drawApps();
   drawSessions();
 }
 
@@ -341,6 +347,30 @@ $("password-remove").addEventListener("click", async () => {
   await act($("password-remove"), "common.removing", () => authed("DELETE", "/api/password"), "pw.removed");
   $("password-heading").focus();
 });
+
+// --- Apps that sign in with Sesame --------------------------------------------
+
+function drawApps() {
+  $("apps-panel").hidden = !Array.isArray(apps);
+  if (!Array.isArray(apps)) return;
+  const list = [...apps].sort((a, b) => new Date(b.last_used_at || b.approved_at) - new Date(a.last_used_at || a.approved_at));
+  $("apps").replaceChildren(...list.map((a) => {
+    const name = a.name || a.client_id;
+    const used = a.last_used_at ? t("apps.lastUsed", { when: ago(a.last_used_at) }) : t("apps.neverUsed");
+    const remove = el("button", { type: "button", class: "link danger", "aria-label": t("apps.removeLabel", { name }) }, t("apps.remove"));
+    remove.addEventListener("click", async () => {
+      if (!(await confirmAction(t("apps.confirmRemove", { name }), t("apps.remove")))) return;
+      await act(remove, "common.removing", () => authed("DELETE", "/api/me/apps/" + encodeURIComponent(a.client_id)), "apps.removed");
+      $("apps-heading").focus();
+    });
+    return el("li", { class: "item", "data-id": a.client_id },
+      el("div", { class: "item-main" }, el("span", { class: "item-name" }, name)),
+      el("p", { class: "meta" }, t("apps.sees", { list: scopeList(a.scopes) })),
+      el("p", { class: "meta" }, t("apps.allowed", { date: date(a.approved_at) }) + " · " + used),
+      el("div", { class: "item-actions" }, remove));
+  }));
+  $("no-apps").hidden = list.length > 0;
+}
 
 // --- Sessions ------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import { t } from "/static/i18n.js";
 let accessToken = null;
 let expiresAt = 0; // ms since the epoch
 let refreshing = null;
+let user = null; // the user of the latest session answer
 
 // Problem codes the pages put into words; anything else is "internal".
 const known = new Set(["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "invalid_code",
@@ -66,10 +67,15 @@ export class PageError extends Error {
 
 export function setAccessToken(token, expiresIn) {
   accessToken = token;
+  if (!token) user = null;
   expiresAt = token ? Date.now() + (expiresIn || 600) * 1000 : 0;
 }
 
 export function hasAccessToken() { return accessToken !== null; }
+
+// currentUser is the user ({id, email}) of the session this page holds,
+// or null.
+export function currentUser() { return accessToken ? user : null; }
 
 // request sends one JSON request. A session in the answer (any completed
 // sign-in) becomes the current access token.
@@ -89,7 +95,10 @@ export async function request(method, path, body, { auth = false } = {}) {
   if (res.status === 204) return null;
   const data = await res.json().catch(() => ({}));
   if (!res.ok) throw new APIError(data, res.status, parseInt(res.headers.get("Retry-After") || "0", 10) || 0);
-  if (data && data.access_token) setAccessToken(data.access_token, data.expires_in);
+  if (data && data.access_token) {
+    setAccessToken(data.access_token, data.expires_in);
+    if (data.user) user = data.user;
+  }
   return data;
 }
 

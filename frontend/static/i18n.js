@@ -164,6 +164,71 @@ const dict = {
     "reauth.sent": "We sent a 6-digit code to {email}.",
     "reauth.confirm": "Confirm",
     "reauth.wrongUser": "That passkey belongs to another account.",
+
+    "handover.title": "Sign in to {app} · Sesame",
+    "handover.heading": "Sign in to {app} with Sesame",
+    "handover.intro": "{app} uses Sesame to sign you in. New here? Enter your email and we'll set up your account.",
+    "handover.checking": "Signing in to {app}…",
+    "handover.returning": "Returning to {app}…",
+    "handover.cancel": "Cancel and return to {app}",
+    "handover.reauthHeading": "Confirm it's you",
+    "handover.reauthIntro": "{app} asks you to sign in again before it lets you in.",
+    "handover.elsewhereHeading": "You're signed in",
+    "handover.elsewhere": "You finished signing in to {app} in another tab. You can close this one.",
+    "handover.goneHeading": "This sign-in has expired",
+    "handover.gone": "A sign-in from an app works once, for 10 minutes. Go back to the app and sign in there again.",
+    "handover.account": "Go to your Sesame account",
+    "handover.retry": "Try again",
+
+    "consent.heading": "Allow {app} to use your Sesame account?",
+    "consent.as": "Signed in as {email}",
+    "consent.willSee": "If you allow it, {app} gets:",
+    "consent.later": "You can take this back at any time on your Sesame account page.",
+    "consent.allow": "Allow",
+    "consent.deny": "Deny",
+    "consent.switch": "Use another account",
+
+    "scope.openid": "An ID for your account, so it knows you next time",
+    "scope.email": "Your email address",
+    "scope.profile": "Your name",
+    "scope.offline_access": "Staying signed in while you're away",
+    "scopeShort.openid": "your account ID",
+    "scopeShort.email": "your email address",
+    "scopeShort.profile": "your name",
+    "scopeShort.offline_access": "stays signed in",
+
+    "stepup.heading": "{app} asks for a passkey",
+    "stepup.phr": "{app} accepts only a sign-in with a passkey or a security key, which can't be phished or guessed. Use yours to continue.",
+    "stepup.phrh": "{app} accepts only a security key, or a passkey that stays on one device (not one synced to your other devices). Use one to continue.",
+    "stepup.use": "Use a passkey or security key",
+    "stepup.noneYet": "No passkey yet? Add one on your Sesame account page, then sign in to {app} again.",
+    "stepup.notEnough": "That passkey is synced to other devices. {app} needs a security key or a passkey kept on one device.",
+
+    "signout.title": "Sign out · Sesame",
+    "signout.heading": "Sign out of Sesame?",
+    "signout.fromApp": "{app} asks you to sign out. This signs you out of Sesame on this device, and apps that use it will ask you to sign in again.",
+    "signout.confirm": "Sign out",
+    "signout.stay": "Stay signed in",
+    "signout.doneHeading": "You are signed out",
+    "signout.doneText": "You are signed out of Sesame on this device.",
+    "signout.signIn": "Sign in again",
+    "signout.returning": "Signed out. Returning to {app}…",
+    "signout.expired": "This sign-out request has expired, but you can still sign out of Sesame here.",
+    "signout.anApp": "the app",
+
+    "apps.heading": "Apps",
+    "apps.intro": "Apps you let sign you in with your Sesame account.",
+    "apps.none": "You haven't let any apps use your account.",
+    "apps.sees": "Sees {list}",
+    "apps.allowed": "Allowed {date}",
+    "apps.lastUsed": "last used {when}",
+    "apps.neverUsed": "not used yet",
+    "apps.remove": "Remove access",
+    "apps.removeLabel": "Remove access for {name}",
+    "apps.confirmRemove": "Remove access for “{name}”? It is signed out, and it will ask for your permission again the next time you use it.",
+    "apps.removed": "Access removed.",
+
+    "link.forApp": "Then you'll go back to {app}.",
   },
 
   ja: {
@@ -323,6 +388,71 @@ const dict = {
     "reauth.sent": "{email} に6桁のコードを送信しました。",
     "reauth.confirm": "確認",
     "reauth.wrongUser": "このパスキーは別のアカウントのものです。",
+
+    "handover.title": "{app} にサインイン · Sesame",
+    "handover.heading": "Sesame で {app} にサインイン",
+    "handover.intro": "{app} は Sesame でサインインします。はじめての方も、メールアドレスを入力するとアカウントを作成できます。",
+    "handover.checking": "{app} にサインインしています…",
+    "handover.returning": "{app} に戻っています…",
+    "handover.cancel": "キャンセルして {app} に戻る",
+    "handover.reauthHeading": "本人確認",
+    "handover.reauthIntro": "{app} を続けるには、もう一度サインインしてください。",
+    "handover.elsewhereHeading": "サインインしました",
+    "handover.elsewhere": "別のタブで {app} へのサインインが完了しました。このタブは閉じてかまいません。",
+    "handover.goneHeading": "このサインインは有効期限が切れています",
+    "handover.gone": "アプリからのサインインは1回だけ、10分間有効です。アプリに戻って、もう一度サインインしてください。",
+    "handover.account": "Sesame のアカウントへ",
+    "handover.retry": "もう一度試す",
+
+    "consent.heading": "{app} に Sesame アカウントの使用を許可しますか？",
+    "consent.as": "{email} でサインイン中",
+    "consent.willSee": "許可すると、{app} は次の情報を受け取ります:",
+    "consent.later": "許可はいつでも Sesame のアカウントページで取り消せます。",
+    "consent.allow": "許可する",
+    "consent.deny": "拒否する",
+    "consent.switch": "別のアカウントを使う",
+
+    "scope.openid": "次回もあなたと分かるためのアカウント ID",
+    "scope.email": "メールアドレス",
+    "scope.profile": "名前",
+    "scope.offline_access": "使っていない間もサインインしたままにすること",
+    "scopeShort.openid": "アカウント ID",
+    "scopeShort.email": "メールアドレス",
+    "scopeShort.profile": "名前",
+    "scopeShort.offline_access": "サインインの維持",
+
+    "stepup.heading": "{app} はパスキーを求めています",
+    "stepup.phr": "{app} は、フィッシングや推測ができないパスキーまたはセキュリティキーでのサインインだけを受け付けます。続けるにはそれを使ってください。",
+    "stepup.phrh": "{app} は、セキュリティキーか、1台のデバイスだけにあるパスキー（ほかのデバイスと同期されていないもの）だけを受け付けます。続けるにはそれを使ってください。",
+    "stepup.use": "パスキーまたはセキュリティキーを使う",
+    "stepup.noneYet": "パスキーがまだない場合は、Sesame のアカウントページで追加してから、もう一度 {app} にサインインしてください。",
+    "stepup.notEnough": "このパスキーはほかのデバイスと同期されています。{app} には、セキュリティキーか1台のデバイスだけにあるパスキーが必要です。",
+
+    "signout.title": "サインアウト · Sesame",
+    "signout.heading": "Sesame からサインアウトしますか？",
+    "signout.fromApp": "{app} がサインアウトを求めています。このデバイスで Sesame からサインアウトし、Sesame を使うアプリでは再びサインインが必要になります。",
+    "signout.confirm": "サインアウト",
+    "signout.stay": "サインインしたままにする",
+    "signout.doneHeading": "サインアウトしました",
+    "signout.doneText": "このデバイスで Sesame からサインアウトしました。",
+    "signout.signIn": "もう一度サインイン",
+    "signout.returning": "サインアウトしました。{app} に戻っています…",
+    "signout.expired": "このサインアウト要求は有効期限が切れていますが、ここで Sesame からサインアウトできます。",
+    "signout.anApp": "アプリ",
+
+    "apps.heading": "アプリ",
+    "apps.intro": "Sesame アカウントでのサインインを許可したアプリです。",
+    "apps.none": "アカウントの使用を許可したアプリはありません。",
+    "apps.sees": "受け取る情報: {list}",
+    "apps.allowed": "{date} に許可",
+    "apps.lastUsed": "最終使用 {when}",
+    "apps.neverUsed": "未使用",
+    "apps.remove": "アクセスを取り消す",
+    "apps.removeLabel": "{name} のアクセスを取り消す",
+    "apps.confirmRemove": "「{name}」のアクセスを取り消しますか？ サインアウトされ、次に使うときに再び許可を求められます。",
+    "apps.removed": "アクセスを取り消しました。",
+
+    "link.forApp": "そのあと {app} に戻ります。",
   },
 };
 
@@ -408,13 +538,20 @@ export function translate(root = document) {
 // onChange registers fn to run after the language changes.
 export function onChange(fn) { listeners.push(fn); }
 
-// setLanguage switches the page to l and remembers the choice.
-export function setLanguage(l) {
-  if (!supported.includes(l)) return;
+// setLanguage switches the page to l and, when remember is set (a choice
+// the person made), keeps the choice for the next pages. It reports
+// whether l is a language the pages speak.
+export function setLanguage(l, remember = true) {
+  if (!supported.includes(l)) return false;
   lang = l;
-  try { localStorage.setItem(storeKey, l); } catch { /* storage blocked */ }
+  if (remember) {
+    try { localStorage.setItem(storeKey, l); } catch { /* storage blocked */ }
+  }
+  const sel = document.getElementById("lang");
+  if (sel) sel.value = l;
   translate();
   for (const fn of listeners) fn(l);
+  return true;
 }
 
 // setup translates the page and wires the language switch (#lang).

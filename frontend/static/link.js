@@ -6,6 +6,7 @@ import { setup, render } from "/static/i18n.js";
 import { request } from "/static/api.js";
 import { $, busy, say, fail, clearMessages, strong } from "/static/ui.js";
 import { afterEmailSignIn } from "/static/offer.js";
+import { pendingForLink } from "/static/handover.js";
 
 setup();
 const token = new URLSearchParams(location.hash.slice(1)).get("t") || "";
@@ -21,6 +22,11 @@ async function load() {
     const info = await request("POST", "/api/email/link/info", { token });
     say(null);
     render($("signing-in-as"), "link.signingInAs", { email: strong(info.email) });
+    const pending = pendingForLink(); // an app this browser is signing in to
+    if (pending) {
+      render($("link-app"), "link.forApp", { app: pending.app });
+      $("link-app").hidden = false;
+    }
     $("confirm").hidden = false;
     $("confirm-button").focus();
   } catch (e) {

@@ -1,11 +1,22 @@
 // offer.js: after a sign-in by email, offer a passkey on this device at
-// once, when the device can make one and the account has none yet.
+// once, when the device can make one and the account has none yet; then
+// go on: to the app that asked for the sign-in, else the account page.
 
 import { authed } from "/static/api.js";
 import { $, busy, fail, say, clearMessages, showStep } from "/static/ui.js";
 import * as passkeys from "/static/webauthn.js";
+import * as handover from "/static/handover.js";
 
 const home = "/account";
+
+// onward leaves for what comes after the sign-in: the app this page signs
+// in to, the app a sign-in in another tab was for (the emailed link), or
+// the account page.
+function onward() {
+  if (handover.active()) return handover.signedIn();
+  const pending = handover.pendingForLink();
+  return location.assign(pending ? handover.resumeURL(pending) : home);
+}
 const skipKey = (userID) => "sesame.passkeyOffer.skipped." + userID;
 
 function skipped(userID) {
@@ -17,11 +28,11 @@ function skipped(userID) {
 export async function afterEmailSignIn(session) {
   const userID = session.user.id;
   try {
-    if (skipped(userID) || !(await passkeys.platformAvailable())) return location.assign(home);
+    if (skipped(userID) || !(await passkeys.platformAvailable())) return onward();
     const me = await authed("GET", "/api/me");
-    if (me.credentials.length > 0) return location.assign(home);
+    if (me.credentials.length > 0) return onward();
   } catch {
-    return location.assign(home);
+    return onward();
   }
   clearMessages();
   showStep("step-offer");
@@ -30,13 +41,13 @@ export async function afterEmailSignIn(session) {
     try {
       await passkeys.register("platform");
       say("offer.added");
-      location.assign(home);
+      onward();
     } catch (e) {
       fail(e);
     }
   }, "common.waitingPasskey");
   $("offer-skip").onclick = () => {
     try { localStorage.setItem(skipKey(userID), new Date().toISOString()); } catch { /* storage blocked */ }
-    location.assign(home);
+    onward();
   };
 }

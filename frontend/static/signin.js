@@ -1,13 +1,15 @@
 // signin.js: the sign-in (and sign-up) page. Steps: the email field, which
 // also offers passkeys in its autofill; then an emailed link and code, a
 // password followed by a second factor, or a security key; after a
-// sign-in by email, the offer of a passkey.
+// sign-in by email, the offer of a passkey. On /signin?request=ID an app
+// asks for the sign-in: handover.js takes over at start and after it.
 
 import { setup, render } from "/static/i18n.js";
 import { request, APIError, PageError } from "/static/api.js";
 import { $, busy, isBusy, say, fail, clearMessages, showStep, strong, codeField, validCode, countdown } from "/static/ui.js";
 import * as passkeys from "/static/webauthn.js";
 import { afterEmailSignIn } from "/static/offer.js";
+import * as handover from "/static/handover.js";
 
 setup();
 
@@ -21,7 +23,8 @@ let stopResend = null;
 
 function signedIn() {
   say("signin.signedIn");
-  location.assign(home);
+  if (handover.active()) handover.signedIn();
+  else location.assign(home);
 }
 
 // --- Step 1: the email address ------------------------------------------
@@ -304,4 +307,7 @@ $("mfa-passkey").addEventListener("click", () => busy($("mfa-passkey"), async ()
 
 $("mfa-restart").addEventListener("click", () => { clearMessages(); backToEmail(); });
 
-startConditional();
+// Signing in to an app starts with the app's request; the page shows
+// its sign-in only when the person has no session to pass through with.
+if (handover.active()) handover.begin(backToEmail);
+else startConditional();
