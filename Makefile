@@ -10,7 +10,7 @@ ifeq ($(PG_UP),yes)
 export SESAME_TEST_POSTGRES_URL ?= $(PG_URL)
 endif
 
-.PHONY: run build test vet fuzz bench load clean
+.PHONY: run build test vet fuzz bench load mutate clean
 
 run: build ## build and start on embedded defaults (SQLite under data/, mail to the log and /dev/outbox)
 	./bin/sesame serve
@@ -39,5 +39,8 @@ bench: ## benchmarks, 5 runs each (compare with benchstat)
 load: ## the load tool against a local server it starts and stops (see docs/performance.md; scripts/load.sh)
 	./scripts/load.sh $(LOADFLAGS)
 
+mutate: ## mutation testing of the security-critical packages (gremlins; slow; see docs/security.md)
+	./scripts/mutate.sh
+
 clean:
-	rm -rf bin data bench.txt
+	rm -rf bin data bench.txt build
