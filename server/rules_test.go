@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -175,5 +176,65 @@ func TestRegisterFinishNeedsRecentSignIn(t *testing.T) {
 	me := e.Do(t, "GET", "/api/me", nil, testserver.Bearer(s.Access)).JSON(t)
 	if creds, _ := me["credentials"].([]any); len(creds) != 1 {
 		t.Fatalf("credentials after a refused finish = %d; want the 1 from sign-up", len(creds))
+	}
+}
+
+// TestAuditEventFields: a sign-in's audit row says what, the result, the
+// factor, the user, the IP, the user agent and the time (rule 40).
+func TestAuditEventFields(t *testing.T) {
+	e := testserver.New(t, testserver.Options{TrustProxy: true})
+	ip, ua := testserver.H("X-Forwarded-For", "203.0.113.7"), testserver.H("User-Agent", "RulesTest/1.0")
+	s := e.SignIn(t, "audit@example.com")
+	e.Clock.Advance(time.Minute)
+	at := e.Clock.Now()
+	flowID, code, _ := e.StartEmail(t, "audit@example.com")
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	e.Do(t, "POST", "/api/email/verify", map[string]string{"flow_id": flowID, "code": wrong}, ip, ua)
+	testserver.SessionOf(t, e.Do(t, "POST", "/api/email/verify", map[string]string{"flow_id": flowID, "code": code}, ip, ua))
+
+	events, err := e.App.DB.AuditEvents(context.Background(), s.UserID, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, ev := range events {
+		if ev.Event != "sign_in" || ev.IP != "203.0.113.7" {
+			continue
+		}
+		if ev.UserAgent != "RulesTest/1.0" || ev.Method != "email_code" || !ev.At.Equal(at.Truncate(time.Millisecond)) {
+			t.Errorf("sign_in event %+v: want user agent RulesTest/1.0, method email_code, at %v", ev, at)
+		}
+		found[ev.Result] = true
+	}
+	if !found["success"] {
+		t.Errorf("no successful sign_in with the client's IP among %+v", events)
+	}
+}
+
+// TestPasswordLoginsPerIPHour: 100 password logins an hour from one IP,
+// the 101st refused, another IP unaffected (rule 34).
+func TestPasswordLoginsPerIPHour(t *testing.T) {
+	e := testserver.New(t, testserver.Options{TrustProxy: true})
+	n := 0
+	begin := func(ip string) testserver.Response { // a new address each time: only the IP repeats
+		n++
+		first := fmt.Sprintf("n,,n=nobody%d@example.com,r=abcdefghijklmnop", n)
+		return e.Do(t, "POST", "/api/password/login/begin", map[string]string{"client_first": first}, testserver.H("X-Forwarded-For", ip))
+	}
+	for i := 1; i <= 100; i++ {
+		if r := begin("198.51.100.1"); r.Status != http.StatusOK {
+			t.Fatalf("login %d = %d %s; want 200", i, r.Status, r.Body)
+		}
+	}
+	assertProblem(t, begin("198.51.100.1"), http.StatusTooManyRequests, "rate_limited")
+	if r := begin("198.51.100.2"); r.Status != http.StatusOK {
+		t.Fatalf("another IP = %d; want 200", r.Status)
+	}
+	e.Clock.Advance(time.Hour)
+	if r := begin("198.51.100.1"); r.Status != http.StatusOK {
+		t.Fatalf("after the hour = %d; want 200", r.Status)
 	}
 }

@@ -78,23 +78,33 @@ func (c Config) IsLocalhost() bool {
 // Options are what tests inject; the zero value is production.
 type Options struct {
 	Now func() time.Time
+	// SweepEvery is how often expired rows are deleted; 0 means a minute.
+	SweepEvery time.Duration
 }
 
 // App is a running Sesame: the database, the services built on it and the
 // server, opened in order and closed in reverse.
 type App struct {
-	Config Config
-	Log    *slog.Logger
-	DB     *db.DB
-	Keys   *token.Keys
-	Issuer *token.Issuer
-	Server *server.Server
-	queue  *mail.Queue
+	Config     Config
+	Log        *slog.Logger
+	DB         *db.DB
+	Keys       *token.Keys
+	Issuer     *token.Issuer
+	Server     *server.Server
+	queue      *mail.Queue
+	now        func() time.Time
+	sweepEvery time.Duration
 }
 
 // Open opens the database, migrates it and builds every service.
 func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*App, error) {
-	a := &App{Config: cfg, Log: log}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.SweepEvery <= 0 {
+		opts.SweepEvery = time.Minute
+	}
+	a := &App{Config: cfg, Log: log, now: opts.Now, sweepEvery: opts.SweepEvery}
 	if err := a.open(ctx, opts); err != nil {
 		a.Close()
 		return nil, err
@@ -240,17 +250,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return a.Server.Shutdown(shutdown)
 }
 
-// sweep deletes expired rows every minute. Every instance tries; a
-// database lock lets one at a time do it (db.SweepExpired).
+// sweep deletes expired rows every minute, by the app's clock. Every
+// instance tries; a database lock lets one at a time do it
+// (db.SweepExpired).
 func (a *App) sweep(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
+	t := time.NewTicker(a.sweepEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if swept, n, err := a.DB.SweepExpired(ctx, time.Now()); err != nil {
+			if swept, n, err := a.DB.SweepExpired(ctx, a.now()); err != nil {
 				a.Log.Warn("sweep failed", "err", err)
 			} else if !swept {
 				a.Log.Debug("sweep skipped: another instance is sweeping")
