@@ -25,6 +25,7 @@ const (
 	ERateLimited        = "rate_limited"
 	ETooLarge           = "too_large"
 	EReauthRequired     = "reauth_required"
+	EAccountDisabled    = "account_disabled"
 	EUnavailable        = "unavailable"
 	EInternal           = "internal"
 )
@@ -76,6 +77,10 @@ func ErrorMessage(err error) string {
 
 // ErrNotFound is returned by stores when a row does not exist.
 var ErrNotFound = &Error{Code: ENotFound, Message: "Not found."}
+
+// ErrAccountDisabled is the one answer to a disabled account, whichever
+// way it tries to sign in or use a session (User.Active).
+var ErrAccountDisabled = &Error{Code: EAccountDisabled, Message: "This account is disabled."}
 
 // ErrRefreshReused is returned when a refresh token that was already
 // rotated comes back: its whole family has been revoked (RFC 9700 §4.14.2).

@@ -13,6 +13,11 @@ type User struct {
 	DisabledAt     *time.Time
 }
 
+// Active reports whether u may sign in and use its sessions: the one rule
+// every way in and every authenticated route applies (answering
+// ErrAccountDisabled otherwise).
+func (u User) Active() bool { return u.DisabledAt == nil }
+
 // Session is one sign-in: the family of refresh tokens that descends from
 // it, and the facts access tokens carry about it.
 type Session struct {

@@ -28,6 +28,9 @@ const (
 	PasskeyRenamed  = "passkey_renamed"
 	PasswordSet     = "password_set"
 	PasswordRemoved = "password_removed"
+	// PossibleClone is a passkey whose signature counter did not increase
+	// (SECURITY rule 8): the sign-in was refused.
+	PossibleClone = "possible_clone"
 )
 
 // Log records events. It is safe for concurrent use.
@@ -45,16 +48,28 @@ func New(store Store, log *slog.Logger, now func() time.Time) *Log {
 	return &Log{store: store, log: log, now: now}
 }
 
-// Record stores e and logs it. A failure to store is logged, never
-// returned: an audit hiccup must not fail a sign-in.
-func (l *Log) Record(ctx context.Context, e sesame.AuditEvent) {
+// Stamp gives e its id and time, for an event the caller stores in a
+// transaction of its own (package signin); call Logged after the commit.
+func (l *Log) Stamp(e sesame.AuditEvent) sesame.AuditEvent {
 	e.ID, e.At = sesame.NewID(), l.now()
 	// Client strings are cut before they reach the log or the table, so
 	// that no request can make either grow by more than a few hundred
 	// bytes (SECURITY rule 54).
 	e.UserAgent = sesame.ClipClientString(e.UserAgent)
+	return e
+}
+
+// Logged writes the log line of e, which the caller stored.
+func (l *Log) Logged(e sesame.AuditEvent) {
 	l.log.Info("audit", "event", e.Event, "result", e.Result, "method", e.Method, "user", e.UserID,
 		"credential", e.CredentialID, "ip", e.IP, "user_agent", e.UserAgent, "detail", e.Detail)
+}
+
+// Record stores e and logs it. A failure to store is logged, never
+// returned: an audit hiccup must not fail a sign-in.
+func (l *Log) Record(ctx context.Context, e sesame.AuditEvent) {
+	e = l.Stamp(e)
+	l.Logged(e)
 	if err := l.store.InsertAuditEvent(ctx, e); err != nil {
 		l.log.Error("audit event not stored", "event", e.Event, "err", err)
 	}

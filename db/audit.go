@@ -10,11 +10,7 @@ import (
 
 // InsertAuditEvent stores e.
 func (db *DB) InsertAuditEvent(ctx context.Context, e sesame.AuditEvent) error {
-	if _, err := db.exec(ctx, `INSERT INTO audit_events (id, at, event, result, method, user_id, credential_id, ip, user_agent, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, ms(e.At), e.Event, e.Result, e.Method, e.UserID, e.CredentialID, e.IP, e.UserAgent, e.Detail); err != nil {
-		return fmt.Errorf("insert audit event: %w", err)
-	}
-	return nil
+	return insertAuditEvent(ctx, db, e)
 }
 
 // AuditEvents returns userID's latest events, newest first.

@@ -90,17 +90,7 @@ func (db *DB) CredentialsByUser(ctx context.Context, userID string) ([]sesame.Cr
 // 8): when another sign-in with the same credential got there first it
 // changes nothing and returns sesame.ErrNotFound.
 func (db *DB) UseCredential(ctx context.Context, c sesame.Credential, oldSignCount uint32, now time.Time) error {
-	res, err := db.exec(ctx, `UPDATE webauthn_credentials
-		SET sign_count = ?, backup_state = ?, user_verified = ?, last_used_at = ?
-		WHERE id = ? AND user_id = ? AND sign_count = ?`,
-		int64(c.SignCount), c.BackupState, c.UserVerified, ms(now), c.ID, c.UserID, int64(oldSignCount))
-	if err != nil {
-		return fmt.Errorf("use credential: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return sesame.ErrNotFound
-	}
-	return nil
+	return useCredential(ctx, db, c, oldSignCount, now)
 }
 
 // RenameCredential names the user's credential id and returns it;

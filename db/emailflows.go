@@ -76,15 +76,7 @@ func (db *DB) CountCodeAttempt(ctx context.Context, id string, now time.Time, ma
 // ConsumeEmailFlow spends the live flow id; sesame.ErrNotFound when it is
 // no longer live (someone else spent it first).
 func (db *DB) ConsumeEmailFlow(ctx context.Context, id string, now time.Time) error {
-	res, err := db.exec(ctx, `UPDATE email_flows SET consumed_at = ?
-		WHERE id = ? AND consumed_at IS NULL AND expires_at > ?`, ms(now), id, ms(now))
-	if err != nil {
-		return fmt.Errorf("consume email flow: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return sesame.ErrNotFound
-	}
-	return nil
+	return consumeEmailFlow(ctx, db, id, now)
 }
 
 // ConsumeEmailLink spends the live flow whose token hashes to hash, unless it

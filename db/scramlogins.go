@@ -53,11 +53,7 @@ func (db *DB) SCRAMLoginConsumed(ctx context.Context, id string) (bool, error) {
 // ran out). The primary key makes it one conditional write: when jti was
 // already recorded it returns an error with code sesame.EConflict.
 func (db *DB) UseMFAToken(ctx context.Context, jti, userID, reason string, now, expires time.Time) error {
-	if _, err := db.exec(ctx, `INSERT INTO mfa_tokens_used (jti, user_id, reason, used_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		jti, userID, reason, ms(now), ms(expires)); err != nil {
-		return fmt.Errorf("use mfa token: %w", err)
-	}
-	return nil
+	return useMFAToken(ctx, db, jti, userID, reason, now, expires)
 }
 
 // MFATokenUsed reports whether the MFA-pending token jti was recorded by

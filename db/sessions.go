@@ -27,18 +27,7 @@ func scanSession(row interface{ Scan(...any) error }) (sesame.Session, error) {
 
 // CreateSession stores s with its first refresh token.
 func (db *DB) CreateSession(ctx context.Context, s sesame.Session, refreshHash []byte) error {
-	return db.tx(ctx, func(t *txn) error {
-		if _, err := t.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
-			s.ID, s.UserID, ms(s.CreatedAt), ms(s.LastUsedAt), ms(s.ExpiresAt), ms(s.AuthTime),
-			strings.Join(s.AMR, " "), s.UserAgent, s.IP); err != nil {
-			return fmt.Errorf("insert session: %w", err)
-		}
-		if _, err := t.exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`,
-			refreshHash, s.ID, ms(s.CreatedAt)); err != nil {
-			return fmt.Errorf("insert refresh token: %w", err)
-		}
-		return nil
-	})
+	return db.SignInTx(ctx, func(tx *Tx) error { return createSession(ctx, tx, s, refreshHash) })
 }
 
 // SessionByID returns the session id, or sesame.ErrNotFound.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/sesame-auth/sesame"
 )
@@ -55,4 +56,23 @@ func (db *DB) EnsureUser(ctx context.Context, u sesame.User) (sesame.User, bool,
 		return sesame.User{}, false, fmt.Errorf("ensure user: %w", db.wrap(err))
 	}
 	return stored, n == 1, nil
+}
+
+// DisableUser marks the user id disabled and ends every live session of
+// theirs, in one transaction (SECURITY rule 32). Disabling a disabled user
+// keeps the first time; an unknown id is sesame.ErrNotFound.
+func (db *DB) DisableUser(ctx context.Context, id string, now time.Time) error {
+	return db.tx(ctx, func(t *txn) error {
+		res, err := t.exec(ctx, `UPDATE users SET disabled_at = COALESCE(disabled_at, ?) WHERE id = ?`, ms(now), id)
+		if err != nil {
+			return fmt.Errorf("disable user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return sesame.ErrNotFound
+		}
+		if _, err := t.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, ms(now), id); err != nil {
+			return fmt.Errorf("disable user: end sessions: %w", err)
+		}
+		return nil
+	})
 }

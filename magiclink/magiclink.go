@@ -15,6 +15,7 @@ import (
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/signin"
 )
 
 // Store is the storage the flows need; db.DB implements it.
@@ -83,12 +84,6 @@ type Started struct {
 	Email string
 }
 
-// Result is a completed flow.
-type Result struct {
-	User    sesame.User
-	Created bool // the account was created by this flow
-}
-
 // Start begins a flow for email and queues the message. It answers the same
 // for addresses with and without an account; with sign-up closed, an
 // address without an account gets a flow that cannot complete and a
@@ -138,50 +133,66 @@ func (s *Service) Start(ctx context.Context, email string) (Started, error) {
 	return Started{FlowID: f.ID, ExpiresIn: s.cfg.FlowTTL, Email: email}, nil
 }
 
-// VerifyCode completes flowID with code. A wrong code answers invalid_code
-// with attempts_left; after MaxAttempts wrong codes the flow, link
-// included, answers expired — even to the right code.
-func (s *Service) VerifyCode(ctx context.Context, flowID, code string) (Result, error) {
+// VerifyCode checks code against flowID and returns the proof of the
+// sign-in for signin.Complete, whose spend ends the flow: of a concurrent
+// code and link only one makes a session. A wrong code answers
+// invalid_code with attempts_left; after MaxAttempts wrong codes the flow,
+// link included, answers expired — even to the right code. On failure the
+// proof names the flow's account when there is one.
+func (s *Service) VerifyCode(ctx context.Context, flowID, code string) (signin.Proof, error) {
+	failed := signin.Proof{Method: signin.MethodEmailCode}
 	if !ValidCodeFormat(code) {
-		return Result{}, sesame.Errorf(sesame.EBadRequest, "The code is 6 digits.")
+		return failed, sesame.Errorf(sesame.EBadRequest, "The code is 6 digits.")
 	}
 	now := s.cfg.Now()
 	f, err := s.cfg.Store.CountCodeAttempt(ctx, flowID, now, s.cfg.MaxAttempts)
 	if errors.Is(err, sesame.ErrNotFound) {
-		return Result{}, s.whyNotLive(s.cfg.Store.EmailFlow(ctx, flowID))
+		return failed, s.whyNotLive(s.cfg.Store.EmailFlow(ctx, flowID))
 	} else if err != nil {
-		return Result{}, fmt.Errorf("verify code: %w", err)
+		return failed, fmt.Errorf("verify code: %w", err)
 	}
 	if f.Purpose != sesame.FlowSignIn {
-		return Result{}, errExpired
+		return failed, errExpired
 	}
 	if !hmac.Equal(CodeMAC(s.cfg.CodeKey, f.ID, code), f.CodeMAC) {
+		// Known and unknown addresses make the same read here, so the
+		// answer's time tells nothing (SECURITY rule 35).
+		if u, err := s.cfg.Store.UserByEmail(ctx, f.Email); err == nil {
+			failed.User.ID = u.ID
+		}
 		left := max(0, s.cfg.MaxAttempts-f.Attempts)
-		return Result{}, &sesame.Error{Code: sesame.EInvalidCode, Message: "That code is not right.", Extra: map[string]any{"attempts_left": left}}
+		return failed, &sesame.Error{Code: sesame.EInvalidCode, Message: "That code is not right.", Extra: map[string]any{"attempts_left": left}}
 	}
-	if err := s.cfg.Store.ConsumeEmailFlow(ctx, f.ID, now); errors.Is(err, sesame.ErrNotFound) {
-		return Result{}, errUsed // a concurrent link or code won
-	} else if err != nil {
-		return Result{}, fmt.Errorf("verify code: %w", err)
-	}
-	return s.complete(ctx, f)
+	proof, err := s.complete(ctx, f, signin.MethodEmailCode)
+	proof.Spends = append(proof.Spends, func(ctx context.Context, tx signin.Tx, now time.Time) error {
+		if err := tx.ConsumeEmailFlow(ctx, f.ID, now); errors.Is(err, sesame.ErrNotFound) {
+			return errUsed // a concurrent link or code won
+		} else if err != nil {
+			return fmt.Errorf("verify code: %w", err)
+		}
+		return nil
+	})
+	return proof, err
 }
 
-// ConsumeLink completes the flow of a link token. Only this POST spends a
-// token; GET /auth/link renders a page and changes nothing, so mail
-// scanners that follow links cannot burn it (SECURITY rule 14).
-func (s *Service) ConsumeLink(ctx context.Context, token string) (Result, error) {
+// ConsumeLink spends the flow of a link token and returns the proof of the
+// sign-in. Only this POST spends a token; GET /auth/link renders a page
+// and changes nothing, so mail scanners that follow links cannot burn it
+// (SECURITY rule 14). Finding the flow is spending it, so the proof has no
+// spend of its own.
+func (s *Service) ConsumeLink(ctx context.Context, token string) (signin.Proof, error) {
+	failed := signin.Proof{Method: signin.MethodEmailLink}
 	hash, err := parseToken(token)
 	if err != nil {
-		return Result{}, err
+		return failed, err
 	}
 	f, err := s.cfg.Store.ConsumeEmailLink(ctx, hash, s.cfg.Now(), s.cfg.MaxAttempts)
 	if errors.Is(err, sesame.ErrNotFound) {
-		return Result{}, s.whyNotLive(s.cfg.Store.EmailFlowByTokenHash(ctx, hash))
+		return failed, s.whyNotLive(s.cfg.Store.EmailFlowByTokenHash(ctx, hash))
 	} else if err != nil {
-		return Result{}, fmt.Errorf("consume link: %w", err)
+		return failed, fmt.Errorf("consume link: %w", err)
 	}
-	return s.complete(ctx, f)
+	return s.complete(ctx, f, signin.MethodEmailLink)
 }
 
 // LinkInfo tells the confirm page which (masked) address a link signs in,
@@ -202,27 +213,26 @@ func (s *Service) LinkInfo(ctx context.Context, token string) (maskedEmail strin
 	return sesame.MaskEmail(f.Email), f.ExpiresAt.Sub(now), nil
 }
 
-func (s *Service) complete(ctx context.Context, f sesame.EmailFlow) (Result, error) {
-	var u sesame.User
-	var created bool
+// complete finds, or with open sign-up makes, the account of a verified
+// flow and returns its proof. Whether the account may sign in is
+// signin.Complete's to say.
+func (s *Service) complete(ctx context.Context, f sesame.EmailFlow, method string) (signin.Proof, error) {
+	proof := signin.Proof{Method: method, AMR: []string{"otp"}}
 	var err error
 	if s.cfg.SignupOpen {
-		u, created, err = s.cfg.Store.EnsureUser(ctx, sesame.User{
+		proof.User, proof.SignedUp, err = s.cfg.Store.EnsureUser(ctx, sesame.User{
 			ID: sesame.NewID(), Email: f.Email, WebAuthnHandle: sesame.RandomBytes(32), CreatedAt: s.cfg.Now(),
 		})
 	} else {
-		u, err = s.cfg.Store.UserByEmail(ctx, f.Email)
+		proof.User, err = s.cfg.Store.UserByEmail(ctx, f.Email)
 		if errors.Is(err, sesame.ErrNotFound) {
-			return Result{}, sesame.Errorf(sesame.EForbidden, "Sign-up is closed: there is no account for this address.")
+			return proof, sesame.Errorf(sesame.EForbidden, "Sign-up is closed: there is no account for this address.")
 		}
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("complete email flow: %w", err)
+		return proof, fmt.Errorf("complete email flow: %w", err)
 	}
-	if u.DisabledAt != nil {
-		return Result{}, sesame.Errorf(sesame.EForbidden, "This account is disabled.")
-	}
-	return Result{User: u, Created: created}, nil
+	return proof, nil
 }
 
 var (

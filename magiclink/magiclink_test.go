@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/db"
 	"github.com/sesame-auth/sesame/db/dbtest"
 	"github.com/sesame-auth/sesame/internal/testsmtp"
 	"github.com/sesame-auth/sesame/magiclink"
 	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/signin"
 )
 
 // outbox is a hand-written Mailer that keeps what it is given.
@@ -33,14 +35,26 @@ func (o *outbox) next(t *testing.T) mail.Message {
 }
 
 func newService(t *testing.T, signupOpen bool) (*magiclink.Service, *outbox, *time.Time) {
+	s, box, now, _ := newServiceDB(t, signupOpen)
+	return s, box, now
+}
+
+func newServiceDB(t *testing.T, signupOpen bool) (*magiclink.Service, *outbox, *time.Time, *db.DB) {
 	t.Helper()
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	box := &outbox{sent: make(chan mail.Message, 10)}
+	d := dbtest.SQLite(t)
 	s := magiclink.New(magiclink.Config{
-		Store: dbtest.SQLite(t), Mail: box, CodeKey: bytes.Repeat([]byte{7}, 32),
+		Store: d, Mail: box, CodeKey: bytes.Repeat([]byte{7}, 32),
 		PublicURL: "https://id.example.com", SignupOpen: signupOpen, Now: func() time.Time { return now },
 	})
-	return s, box, &now
+	return s, box, &now, d
+}
+
+// spend runs a proof's writes as signin.Complete would, in one
+// transaction.
+func spend(d *db.DB, p signin.Proof, now time.Time) error {
+	return d.SignInTx(context.Background(), func(tx *db.Tx) error { return p.RunSpends(context.Background(), tx, now) })
 }
 
 func TestNewCode(t *testing.T) {
@@ -90,7 +104,7 @@ func TestLinkBuiltFromPublicURL(t *testing.T) {
 
 func TestVerifyCodeErrors(t *testing.T) {
 	ctx := context.Background()
-	s, box, now := newService(t, true)
+	s, box, now, d := newServiceDB(t, true)
 	started, err := s.Start(ctx, "bob@example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -107,11 +121,23 @@ func TestVerifyCodeErrors(t *testing.T) {
 		}
 	}
 	res, err := s.VerifyCode(ctx, started.FlowID, code)
-	if err != nil || !res.Created || res.User.Email != "bob@example.com" {
+	if err != nil || !res.SignedUp || res.User.Email != "bob@example.com" || res.Method != signin.MethodEmailCode {
 		t.Fatalf("VerifyCode = %+v, %v; want a new account", res, err)
 	}
+	// Verifying again before the first sign-in's transaction spent the
+	// flow proves the code again; only one of the two spends can succeed.
+	again, err := s.VerifyCode(ctx, started.FlowID, code)
+	if err != nil {
+		t.Fatalf("second verify before the spend: %v", err)
+	}
+	if err := spend(d, res, *now); err != nil {
+		t.Fatalf("first spend: %v", err)
+	}
+	if err := spend(d, again, *now); sesame.ErrorCode(err) != sesame.EUsed {
+		t.Errorf("second spend: %v; want used", err)
+	}
 	if _, err := s.VerifyCode(ctx, started.FlowID, code); sesame.ErrorCode(err) != sesame.EUsed {
-		t.Errorf("second use: %v; want used", err)
+		t.Errorf("use after the spend: %v; want used", err)
 	}
 	started, _ = s.Start(ctx, "bob@example.com")
 	box.next(t)

@@ -10,6 +10,7 @@ import (
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/magiclink"
 	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/signin"
 )
 
 // Pending is a verified MFA-pending token (token.Issuer.VerifyMFA): a
@@ -51,8 +52,10 @@ func (s *Service) Check(ctx context.Context, p Pending) (sesame.User, error) {
 		return sesame.User{}, errMFAEnded
 	}
 	u, err := s.cfg.Store.UserByID(ctx, p.UserID)
-	if errors.Is(err, sesame.ErrNotFound) || (err == nil && u.DisabledAt != nil) {
+	if errors.Is(err, sesame.ErrNotFound) {
 		return sesame.User{}, errMFAEnded
+	} else if err == nil && !u.Active() {
+		return sesame.User{}, sesame.ErrAccountDisabled
 	} else if err != nil {
 		return sesame.User{}, fmt.Errorf("mfa: %w", err)
 	}
@@ -61,9 +64,36 @@ func (s *Service) Check(ctx context.Context, p Pending) (sesame.User, error) {
 
 // Spend records that p produced a session, by one conditional write: of
 // two concurrent second factors for one token, only one gets a session.
-// Callers spend the token just before starting the session.
 func (s *Service) Spend(ctx context.Context, p Pending) error {
 	return s.use(ctx, p, usedForSession)
+}
+
+// spend is Spend as a write of the sign-in transaction.
+func spend(p Pending) signin.Spend {
+	return func(ctx context.Context, tx signin.Tx, now time.Time) error {
+		err := tx.UseMFAToken(ctx, p.JTI, p.UserID, usedForSession, now, p.ExpiresAt)
+		if sesame.ErrorCode(err) == sesame.EConflict {
+			return errMFAEnded
+		} else if err != nil {
+			return fmt.Errorf("mfa: %w", err)
+		}
+		return nil
+	}
+}
+
+// WithPasskey turns the proof of a passkey used as the second factor after
+// p's password (webauthn.Service.FinishMFA) into the proof of the password
+// sign-in: amr "pwd", the passkey's, "mfa" (RFC 8176, SECURITY rule 29),
+// and a spend of p, so that of two concurrent second factors for one token
+// only one gets a session.
+func WithPasskey(p Pending, passkey signin.Proof) signin.Proof {
+	passkey.Method = signin.MethodPasswordPasskey
+	if passkey.User.ID == "" {
+		passkey.User.ID = p.UserID
+	}
+	passkey.AMR = append(append([]string{"pwd"}, passkey.AMR...), "mfa")
+	passkey.Spends = append(passkey.Spends, spend(p))
+	return passkey
 }
 
 func (s *Service) use(ctx context.Context, p Pending, reason string) error {
@@ -129,47 +159,53 @@ func (s *Service) createCodeFlow(ctx context.Context, id string, mac []byte, u s
 	return f, nil
 }
 
-// VerifyCode completes the second factor of p with code and, on success,
-// spends p and returns its user: the caller starts the session. Each wrong
+// VerifyCode checks the second factor of p, code, and returns the proof of
+// the password sign-in for signin.Complete: amr "pwd", "otp", "mfa"
+// (SECURITY rule 29); its spends end the code's flow and p. Each wrong
 // code answers invalid_code with attempts_left; the MaxAttempts-th wrong
 // code also ends p, so the next try fails even with the right code, and
 // the token is no good for a passkey either (SECURITY rules 18, 28).
-func (s *Service) VerifyCode(ctx context.Context, p Pending, code string) (sesame.User, error) {
+func (s *Service) VerifyCode(ctx context.Context, p Pending, code string) (signin.Proof, error) {
+	proof := signin.Proof{Method: signin.MethodPasswordEmail, User: sesame.User{ID: p.UserID}}
 	if !magiclink.ValidCodeFormat(code) {
-		return sesame.User{}, sesame.Errorf(sesame.EBadRequest, "The code is 6 digits.")
+		return proof, sesame.Errorf(sesame.EBadRequest, "The code is 6 digits.")
 	}
 	u, err := s.Check(ctx, p)
 	if err != nil {
-		return sesame.User{}, err
+		return proof, err
 	}
 	now, id := s.cfg.Now(), codeFlowID(p.JTI)
 	f, err := s.cfg.Store.CountCodeAttempt(ctx, id, now, s.cfg.MaxAttempts)
 	if errors.Is(err, sesame.ErrNotFound) {
-		return sesame.User{}, s.whyNoAttempt(ctx, id, now)
+		return proof, s.whyNoAttempt(ctx, id, now)
 	} else if err != nil {
-		return sesame.User{}, fmt.Errorf("verify mfa code: %w", err)
+		return proof, fmt.Errorf("verify mfa code: %w", err)
 	}
 	if f.Purpose != sesame.FlowMFA || f.Subject != p.JTI {
-		return sesame.User{}, errMFAEnded
+		return proof, errMFAEnded
 	}
 	if !hmac.Equal(magiclink.CodeMAC(s.cfg.CodeKey, f.ID, code), f.CodeMAC) {
 		left := max(0, s.cfg.MaxAttempts-f.Attempts)
 		if left == 0 {
 			if err := s.use(ctx, p, usedUpAttempts); err != nil && !errors.Is(err, errMFAEnded) {
-				return sesame.User{}, err
+				return proof, err
 			}
 		}
-		return sesame.User{}, &sesame.Error{Code: sesame.EInvalidCode, Message: "That code is not right.", Extra: map[string]any{"attempts_left": left}}
+		return proof, &sesame.Error{Code: sesame.EInvalidCode, Message: "That code is not right.", Extra: map[string]any{"attempts_left": left}}
 	}
-	if err := s.cfg.Store.ConsumeEmailFlow(ctx, f.ID, now); errors.Is(err, sesame.ErrNotFound) {
-		return sesame.User{}, errMFAEnded // a concurrent verify won
-	} else if err != nil {
-		return sesame.User{}, fmt.Errorf("verify mfa code: %w", err)
+	proof.User, proof.AMR = u, []string{"pwd", "otp", "mfa"}
+	proof.Spends = []signin.Spend{
+		func(ctx context.Context, tx signin.Tx, now time.Time) error {
+			if err := tx.ConsumeEmailFlow(ctx, f.ID, now); errors.Is(err, sesame.ErrNotFound) {
+				return errMFAEnded // a concurrent verify won
+			} else if err != nil {
+				return fmt.Errorf("verify mfa code: %w", err)
+			}
+			return nil
+		},
+		spend(p),
 	}
-	if err := s.Spend(ctx, p); err != nil {
-		return sesame.User{}, err
-	}
-	return u, nil
+	return proof, nil
 }
 
 // whyNoAttempt explains a code flow that took no attempt.

@@ -84,6 +84,17 @@ func newEnv(t testing.TB) *env {
 	return e
 }
 
+// verify runs VerifyCode and, when it proves the factor, its spends in one
+// transaction, as signin.Complete would.
+func (e *env) verify(ctx context.Context, p Pending, code string) (sesame.User, error) {
+	proof, err := e.s.VerifyCode(ctx, p, code)
+	if err != nil {
+		return proof.User, err
+	}
+	err = e.d.SignInTx(ctx, func(tx *db.Tx) error { return proof.RunSpends(ctx, tx, e.clock.Now()) })
+	return proof.User, err
+}
+
 func (e *env) user(t testing.TB, email string) sesame.User {
 	t.Helper()
 	u, _, err := e.d.EnsureUser(context.Background(), sesame.User{ID: sesame.NewID(), Email: email, WebAuthnHandle: sesame.RandomBytes(32), CreatedAt: e.clock.Now()})
@@ -565,18 +576,18 @@ func TestMFACode(t *testing.T) {
 	u := e.user(t, "frank@example.com")
 	p := e.pending(u)
 
-	_, err := e.s.VerifyCode(ctx, p, "123456")
+	_, err := e.verify(ctx, p, "123456")
 	wantCode(t, err, sesame.EBadRequest) // nothing sent yet
 	code := e.sendCode(t, p)
 	if m := e.mail.last(t); m.To != u.Email {
 		t.Fatalf("code went to %s; want %s", m.To, u.Email)
 	}
-	got, err := e.s.VerifyCode(ctx, p, code)
+	got, err := e.verify(ctx, p, code)
 	if err != nil || got.ID != u.ID {
 		t.Fatalf("VerifyCode = %+v, %v; want frank", got, err)
 	}
 	// The token produced a session: nothing more from it.
-	_, err = e.s.VerifyCode(ctx, p, code)
+	_, err = e.verify(ctx, p, code)
 	wantCode(t, err, sesame.EUnauthorized)
 	_, err = e.s.SendCode(ctx, p)
 	wantCode(t, err, sesame.EUnauthorized)
@@ -594,13 +605,13 @@ func TestMFASixthCodeFails(t *testing.T) {
 		wrong = "111111"
 	}
 	for left := 4; left >= 0; left-- {
-		_, err := e.s.VerifyCode(ctx, p, wrong)
+		_, err := e.verify(ctx, p, wrong)
 		var se *sesame.Error
 		if !errors.As(err, &se) || se.Code != sesame.EInvalidCode || se.Extra["attempts_left"] != left {
 			t.Fatalf("wrong code: %v; want invalid_code with %d attempts left", err, left)
 		}
 	}
-	_, err := e.s.VerifyCode(ctx, p, code)
+	_, err := e.verify(ctx, p, code)
 	wantCode(t, err, sesame.EUnauthorized)
 	// The token is dead for every second factor, and no new code revives it.
 	_, err = e.s.SendCode(ctx, p)
@@ -622,10 +633,10 @@ func TestMFAResends(t *testing.T) {
 	wantCode(t, err, sesame.ERateLimited)
 	// Only the newest code works.
 	if codes[0] != codes[len(codes)-1] {
-		_, err = e.s.VerifyCode(ctx, p, codes[0])
+		_, err = e.verify(ctx, p, codes[0])
 		wantCode(t, err, sesame.EInvalidCode)
 	}
-	if _, err := e.s.VerifyCode(ctx, p, codes[len(codes)-1]); err != nil {
+	if _, err := e.verify(ctx, p, codes[len(codes)-1]); err != nil {
 		t.Fatalf("newest code: %v", err)
 	}
 }
@@ -637,7 +648,7 @@ func TestMFACodeExpires(t *testing.T) {
 	p.ExpiresAt = p.ExpiresAt.Add(time.Hour) // the JWT's own expiry is not this package's concern
 	code := e.sendCode(t, p)
 	e.clock.Advance(5*time.Minute + time.Second)
-	_, err := e.s.VerifyCode(context.Background(), p, code)
+	_, err := e.verify(context.Background(), p, code)
 	wantCode(t, err, sesame.EExpired)
 }
 
@@ -652,7 +663,7 @@ func TestMFAConcurrentVerifyOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := e.s.VerifyCode(context.Background(), p, code); err == nil {
+			if _, err := e.verify(context.Background(), p, code); err == nil {
 				ok.Add(1)
 			} else if sesame.ErrorCode(err) != sesame.EUnauthorized {
 				t.Errorf("concurrent verify: %v", err)

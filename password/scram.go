@@ -224,7 +224,7 @@ func (s *Service) lookup(ctx context.Context, email string) (userID string, salt
 	if err != nil && !errors.Is(err, sesame.ErrNotFound) {
 		return "", nil, 0, err
 	}
-	if err != nil || u.DisabledAt != nil {
+	if err != nil || !u.Active() {
 		u.ID = "" // no such user id: the read below misses, as for a user without a password
 	}
 	salt, iterations, _, _, err = s.cfg.Store.PasswordOf(ctx, u.ID)
@@ -298,12 +298,15 @@ func (s *Service) Finish(ctx context.Context, loginID, msg string) (Login, error
 	}
 	final, err := conv.Step(msg)
 	if err != nil || !conv.Valid() || userID == "" {
-		return Login{}, errInvalidCredentials
+		// The account the login was for, for the audit log only.
+		return Login{User: sesame.User{ID: userID}}, errInvalidCredentials
 	}
 	s.succeed(ctx, first)
 	u, err := s.cfg.Store.UserByID(ctx, userID)
-	if errors.Is(err, sesame.ErrNotFound) || (err == nil && u.DisabledAt != nil) {
+	if errors.Is(err, sesame.ErrNotFound) {
 		return Login{}, errInvalidCredentials
+	} else if err == nil && !u.Active() {
+		return Login{User: sesame.User{ID: u.ID}}, sesame.ErrAccountDisabled
 	} else if err != nil {
 		return Login{}, fmt.Errorf("password login: %w", err)
 	}

@@ -45,6 +45,25 @@ func claimsOf(c *fiber.Ctx) token.AccessClaims {
 	return claims
 }
 
+// requireLiveSession runs after requireAuth on every route that changes a
+// factor, the email or the account, ends sessions, or approves an app: it
+// admits only access tokens whose session is still live (SECURITY rule
+// 52). An access token outlives the session it was issued for by up to
+// its 10 minutes; this one indexed read (the session's primary key) closes
+// that gap where it matters. Plain reads such as /api/me stay stateless.
+func (s *Server) requireLiveSession(c *fiber.Ctx) error {
+	claims := claimsOf(c)
+	sess, err := s.cfg.Sessions.Get(c.UserContext(), claims.SessionID)
+	if err == nil && sess.UserID != claims.Subject {
+		err = sesame.Errorf(sesame.EUnauthorized, "Your session has ended. Sign in again.")
+	}
+	if err != nil {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer error="invalid_token"`)
+		return err
+	}
+	return c.Next()
+}
+
 // ReauthWindow is how recent a sign-in must be to add or remove a factor
 // (API.md: passkeys and passwords; NIST 63B-4 §4.1).
 const ReauthWindow = 10 * time.Minute

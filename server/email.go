@@ -3,13 +3,11 @@ package server
 import (
 	"time"
 
-	"github.com/sesame-auth/sesame/audit"
 	"github.com/sesame-auth/sesame/limit"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/sesame-auth/sesame"
-	"github.com/sesame-auth/sesame/magiclink"
 )
 
 func (s *Server) emailStart(c *fiber.Ctx) error {
@@ -51,8 +49,8 @@ func (s *Server) emailVerify(c *fiber.Ctx) error {
 	if req.FlowID == "" {
 		return sesame.Errorf(sesame.EBadRequest, "flow_id is required.")
 	}
-	res, err := s.cfg.Email.VerifyCode(c.UserContext(), req.FlowID, req.Code)
-	return s.finishEmail(c, res, err, "email_code")
+	proof, err := s.cfg.Email.VerifyCode(c.UserContext(), req.FlowID, req.Code)
+	return s.finishSignIn(c, proof, err)
 }
 
 func (s *Server) emailLink(c *fiber.Ctx) error {
@@ -62,20 +60,8 @@ func (s *Server) emailLink(c *fiber.Ctx) error {
 	if err := parseBody(c, &req); err != nil {
 		return err
 	}
-	res, err := s.cfg.Email.ConsumeLink(c.UserContext(), req.Token)
-	return s.finishEmail(c, res, err, "email_link")
-}
-
-func (s *Server) finishEmail(c *fiber.Ctx, res magiclink.Result, err error, method string) error {
-	if err != nil {
-		s.metrics.signIn(method, sesame.ErrorCode(err))
-		s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: sesame.ErrorCode(err), Method: method})
-		return err
-	}
-	if res.Created {
-		s.record(c, sesame.AuditEvent{Event: audit.SignUp, Result: "success", Method: method, UserID: res.User.ID})
-	}
-	return s.signIn(c, res.User, []string{"otp"}, method)
+	proof, err := s.cfg.Email.ConsumeLink(c.UserContext(), req.Token)
+	return s.finishSignIn(c, proof, err)
 }
 
 // emailLinkInfo lets the confirm page show whose sign-in a link is for

@@ -16,11 +16,12 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	signIns  *prometheus.CounterVec
 	handler  fiber.Handler
 }
 
-func newMetrics() *metrics {
+// newMetrics registers the HTTP series, the Go and process collectors,
+// and extra: the sign-in counter package signin keeps.
+func newMetrics(extra ...prometheus.Collector) *metrics {
 	reg := prometheus.NewRegistry()
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -30,12 +31,10 @@ func newMetrics() *metrics {
 			Name: "sesame_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "method"}),
-		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sesame_sign_ins_total", Help: "Completed and failed sign-ins by method and result.",
-		}, []string{"method", "result"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.signIns,
+	reg.MustRegister(m.requests, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(extra...)
 	m.handler = adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return m
 }
@@ -43,10 +42,4 @@ func newMetrics() *metrics {
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
-}
-
-// signIn counts one sign-in attempt of method ("email_code", "passkey", …)
-// that ended in result ("success" or an error code).
-func (m *metrics) signIn(method, result string) {
-	m.signIns.WithLabelValues(method, result).Inc()
 }

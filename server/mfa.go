@@ -3,8 +3,6 @@ package server
 import (
 	"time"
 
-	"github.com/sesame-auth/sesame/audit"
-
 	"github.com/sesame-auth/sesame/limit"
 
 	"github.com/gofiber/fiber/v2"
@@ -69,11 +67,6 @@ func (s *Server) mfaEmailVerify(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.cfg.Password.VerifyCode(c.UserContext(), p, req.Code)
-	if err != nil {
-		s.metrics.signIn("password_email", sesame.ErrorCode(err))
-		s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: sesame.ErrorCode(err), Method: "password_email", UserID: p.UserID})
-		return err
-	}
-	return s.signIn(c, u, []string{"pwd", "otp", "mfa"}, "password_email")
+	proof, err := s.cfg.Password.VerifyCode(c.UserContext(), p, req.Code)
+	return s.finishSignIn(c, proof, err)
 }

@@ -4,8 +4,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/sesame-auth/sesame"
-	"github.com/sesame-auth/sesame/audit"
 	"github.com/sesame-auth/sesame/password"
+	"github.com/sesame-auth/sesame/signin"
 )
 
 // mfaUser verifies the MFA-pending token in the body and returns the user
@@ -44,22 +44,17 @@ func (s *Server) mfaWebAuthnBegin(c *fiber.Ctx) error {
 // password, the kind of passkey, and multiple factors (SECURITY rule 29).
 func (s *Server) mfaWebAuthnFinish(c *fiber.Ctx) error {
 	u, p, err := s.mfaUser(c)
-	if err != nil {
+	if err != nil && p.JTI != "" {
+		// A good token that can no longer be used (ended, or its account
+		// disabled): a failed sign-in of its user.
+		return s.finishSignIn(c, password.WithPasskey(p, signin.Proof{}), err)
+	} else if err != nil {
 		return err
 	}
 	req, err := parseFinish(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.UserContext()
-	_, amr, err := s.cfg.WebAuthn.FinishMFA(ctx, u, req.CeremonyID, req.Credential)
-	if err == nil {
-		err = s.cfg.Password.Spend(ctx, p)
-	}
-	if err != nil {
-		s.metrics.signIn("password_passkey", sesame.ErrorCode(err))
-		s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: sesame.ErrorCode(err), Method: "password_passkey", UserID: u.ID})
-		return err
-	}
-	return s.signIn(c, u, append(append([]string{"pwd"}, amr...), "mfa"), "password_passkey")
+	proof, err := s.cfg.WebAuthn.FinishMFA(c.UserContext(), u, req.CeremonyID, req.Credential)
+	return s.finishSignIn(c, password.WithPasskey(p, proof), err)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/password"
+	"github.com/sesame-auth/sesame/signin"
 )
 
 // passwordLoginBegin answers a SCRAM client-first message with the
@@ -45,17 +46,16 @@ func (s *Server) passwordLoginFinish(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	login, err := s.cfg.Password.Finish(ctx, req.LoginID, req.ClientFinal)
+	proof := signin.Proof{Method: signin.MethodPassword, User: login.User, Client: client(c)}
 	if err != nil {
-		s.metrics.signIn("password", sesame.ErrorCode(err))
-		s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: sesame.ErrorCode(err), Method: "password"})
+		s.cfg.SignIn.Fail(ctx, proof, err)
 		return err
 	}
-	s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: "mfa_required", Method: "password", UserID: login.User.ID})
 	mfaToken, _, expiresIn, err := s.cfg.Issuer.MFA(ctx, login.User.ID)
 	if err != nil {
 		return err
 	}
-	s.metrics.signIn("password", "mfa_required")
+	s.cfg.SignIn.FirstFactor(ctx, proof)
 	return c.JSON(fiber.Map{
 		"server_final": login.ServerFinal,
 		"mfa_token":    mfaToken,

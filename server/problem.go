@@ -26,6 +26,7 @@ var statusOf = map[string]int{
 	sesame.ERateLimited:        fiber.StatusTooManyRequests,
 	sesame.ETooLarge:           fiber.StatusRequestEntityTooLarge,
 	sesame.EReauthRequired:     fiber.StatusForbidden,
+	sesame.EAccountDisabled:    fiber.StatusForbidden,
 	sesame.EUnavailable:        fiber.StatusServiceUnavailable,
 	sesame.EInternal:           fiber.StatusInternalServerError,
 }
@@ -45,6 +46,7 @@ var titleOf = map[string]string{
 	sesame.ERateLimited:        "Too many requests",
 	sesame.ETooLarge:           "Request too large",
 	sesame.EReauthRequired:     "Recent sign-in required",
+	sesame.EAccountDisabled:    "Account disabled",
 	sesame.EUnavailable:        "Service unavailable",
 	sesame.EInternal:           "Internal error",
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/sesame-auth/sesame/magiclink"
 	"github.com/sesame-auth/sesame/mail"
 	"github.com/sesame-auth/sesame/password"
+	"github.com/sesame-auth/sesame/signin"
 	"github.com/sesame-auth/sesame/token"
 	"github.com/sesame-auth/sesame/webauthn"
 )
@@ -62,6 +63,9 @@ type Config struct {
 	Limits *limit.Limiter
 	// Audit records security events.
 	Audit *audit.Log
+	// SignIn turns every verified way in into a session, and records
+	// failed attempts.
+	SignIn *signin.Service
 	// Notices queues the emails users get about their account's security.
 	Notices Mailer
 	// Outbox, when set, is served at /dev/outbox. Only a development setup
@@ -99,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:     cfg,
 		origin:  u.Scheme + "://" + u.Host,
 		secure:  u.Scheme == "https",
-		metrics: newMetrics(),
+		metrics: newMetrics(cfg.SignIn.Collector()),
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "sesame",
@@ -151,25 +155,25 @@ func (s *Server) routes() {
 
 	api.Post("/session/refresh", s.limitIP(limit.SessionPerIP), s.refresh)
 	api.Post("/session/logout", s.limitIP(limit.SessionPerIP), s.logout)
-	api.Post("/session/logout-all", s.requireAuth, s.logoutAll)
+	api.Post("/session/logout-all", s.requireAuth, s.requireLiveSession, s.logoutAll)
 
 	api.Get("/me", s.requireAuth, s.me)
 	api.Get("/me/sessions", s.requireAuth, s.mySessions)
 	api.Get("/me/activity", s.requireAuth, s.myActivity)
-	api.Delete("/me/sessions/:id", s.requireAuth, s.endMySession)
+	api.Delete("/me/sessions/:id", s.requireAuth, s.requireLiveSession, s.endMySession)
 
-	api.Post("/webauthn/register/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.requireAuth, s.requireRecentAuth, s.webauthnRegisterBegin)
-	api.Post("/webauthn/register/finish", s.requireAuth, s.requireRecentAuth, s.webauthnRegisterFinish)
+	api.Post("/webauthn/register/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.requireAuth, s.requireLiveSession, s.requireRecentAuth, s.webauthnRegisterBegin)
+	api.Post("/webauthn/register/finish", s.requireAuth, s.requireLiveSession, s.requireRecentAuth, s.webauthnRegisterFinish)
 	api.Post("/webauthn/login/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.webauthnLoginBegin)
 	api.Post("/webauthn/login/finish", s.limitIP(limit.WebAuthnFinishPerIP), s.webauthnLoginFinish)
-	api.Patch("/me/credentials/:id", s.requireAuth, s.renameMyCredential)
-	api.Delete("/me/credentials/:id", s.requireAuth, s.requireRecentAuth, s.removeMyCredential)
+	api.Patch("/me/credentials/:id", s.requireAuth, s.requireLiveSession, s.renameMyCredential)
+	api.Delete("/me/credentials/:id", s.requireAuth, s.requireLiveSession, s.requireRecentAuth, s.removeMyCredential)
 
 	api.Post("/password/login/begin", s.limitIP(limit.PasswordLoginPerIP), s.passwordLoginBegin)
 	api.Post("/password/login/finish", s.limitIP(limit.PasswordFinishPerIP), s.passwordLoginFinish)
-	api.Post("/password/set/begin", s.requireAuth, s.requireRecentAuth, s.passwordSetBegin)
-	api.Post("/password/set/finish", s.requireAuth, s.requireRecentAuth, s.passwordSetFinish)
-	api.Delete("/password", s.requireAuth, s.requireRecentAuth, s.passwordRemove)
+	api.Post("/password/set/begin", s.requireAuth, s.requireLiveSession, s.requireRecentAuth, s.passwordSetBegin)
+	api.Post("/password/set/finish", s.requireAuth, s.requireLiveSession, s.requireRecentAuth, s.passwordSetFinish)
+	api.Delete("/password", s.requireAuth, s.requireLiveSession, s.requireRecentAuth, s.passwordRemove)
 	api.Post("/mfa/email/send", s.limitIP(limit.MFASendPerIP), s.mfaEmailSend)
 	api.Post("/mfa/email/verify", s.limitIP(limit.CodeVerifyPerIP), s.mfaEmailVerify)
 	api.Post("/mfa/webauthn/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.mfaWebAuthnBegin)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sesame-auth/sesame/audit"
 	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/signin"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -28,29 +29,20 @@ type sessionResponse struct {
 	AMR         []string `json:"amr"`
 }
 
-// signIn completes a sign-in of u with the given amr: a new session, its
-// access token and the refresh cookie. method labels the metric and the
-// audit event. A sign-in from a device the user has no session on gets an
-// email notice.
-func (s *Server) signIn(c *fiber.Ctx, u sesame.User, amr []string, method string) error {
-	ctx := c.UserContext()
-	cl := client(c)
-	newDevice, err := s.cfg.Sessions.NewDevice(ctx, u.ID, cl.UserAgent)
+// finishSignIn answers every way in: what it proved (or why it failed,
+// with err) goes to package signin, which records a failure or makes the
+// session; the answer is the session body and the refresh cookie.
+func (s *Server) finishSignIn(c *fiber.Ctx, proof signin.Proof, err error) error {
+	proof.Client = client(c)
+	if err != nil {
+		s.cfg.SignIn.Fail(c.UserContext(), proof, err)
+		return err
+	}
+	res, err := s.cfg.SignIn.Complete(c.UserContext(), proof)
 	if err != nil {
 		return err
 	}
-	sess, refresh, err := s.cfg.Sessions.Start(ctx, u.ID, amr, cl)
-	if err != nil {
-		return err
-	}
-	s.metrics.signIn(method, "success")
-	s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: "success", Method: method, UserID: u.ID})
-	if newDevice {
-		s.cfg.Notices.Enqueue(mail.Notice(u.Email, mail.NoticeNewDevice, mail.NoticeData{
-			Device: cl.UserAgent, IP: cl.IP, Time: sess.CreatedAt, AccountURL: s.cfg.PublicURL + "/account",
-		}))
-	}
-	return s.sendSession(c, u, sess, refresh)
+	return s.sendSession(c, res.User, res.Session, res.Refresh)
 }
 
 func (s *Server) sendSession(c *fiber.Ctx, u sesame.User, sess sesame.Session, refresh string) error {
@@ -101,8 +93,8 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if u.DisabledAt != nil {
-		return sesame.Errorf(sesame.EUnauthorized, "This account is disabled.")
+	if !u.Active() {
+		return sesame.ErrAccountDisabled
 	}
 	return s.sendSession(c, u, sess, next)
 }

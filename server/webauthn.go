@@ -82,8 +82,8 @@ func (s *Server) currentUser(c *fiber.Ctx) (sesame.User, error) {
 	} else if err != nil {
 		return u, err
 	}
-	if u.DisabledAt != nil {
-		return u, sesame.Errorf(sesame.EUnauthorized, "This account is disabled.")
+	if !u.Active() {
+		return u, sesame.ErrAccountDisabled
 	}
 	return u, nil
 }
@@ -151,13 +151,8 @@ func (s *Server) webauthnLoginFinish(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, _, amr, err := s.cfg.WebAuthn.FinishLogin(c.UserContext(), req.CeremonyID, req.Credential)
-	if err != nil {
-		s.metrics.signIn("passkey", sesame.ErrorCode(err))
-		s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: sesame.ErrorCode(err), Method: "passkey"})
-		return err
-	}
-	return s.signIn(c, u, amr, "passkey")
+	proof, err := s.cfg.WebAuthn.FinishLogin(c.UserContext(), req.CeremonyID, req.Credential)
+	return s.finishSignIn(c, proof, err)
 }
 
 // credentialsOf lists the signed-in user's credentials for /api/me.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/internal/testauthn"
 	"github.com/sesame-auth/sesame/internal/testserver"
 )
@@ -353,6 +354,18 @@ func TestSignCounterBackwards(t *testing.T) {
 	assertNoSession(t, e.Do(t, "POST", "/api/webauthn/login/finish", testauthn.Finish(c.ID, resp)), http.StatusBadRequest, "ceremony_failed")
 	if !strings.Contains(e.Logs(), "possible cloned authenticator") {
 		t.Error("no clone warning in the log")
+	}
+	// Audited under the user, naming the credential (SECURITY rules 8, 40).
+	var clone, failed bool
+	for _, ev := range auditOf(t, e, s.UserID) {
+		if ev.CredentialID != key.Credentials[0].IDString() || ev.Result != sesame.ECeremonyFailed {
+			continue
+		}
+		clone = clone || ev.Event == "possible_clone"
+		failed = failed || ev.Event == "sign_in"
+	}
+	if !clone || !failed {
+		t.Errorf("possible_clone audited %v, failed sign_in audited %v; want both under the user with the credential", clone, failed)
 	}
 }
 

@@ -74,17 +74,25 @@ func (s *Sessions) NewDevice(ctx context.Context, userID, userAgent string) (boo
 	return anySession && !seen, nil
 }
 
-// Start records a new sign-in of userID and returns it with its first
-// refresh token.
-func (s *Sessions) Start(ctx context.Context, userID string, amr []string, c sesame.Client) (sesame.Session, string, error) {
+// Mint makes a new session of userID and its first refresh token without
+// storing them: package signin writes both in its sign-in transaction.
+// refreshHash is what the store keeps; refresh goes to the client.
+func (s *Sessions) Mint(userID string, amr []string, c sesame.Client) (sess sesame.Session, refresh string, refreshHash []byte) {
 	now := s.cfg.Now()
-	sess := sesame.Session{
+	sess = sesame.Session{
 		ID: sesame.NewID(), UserID: userID, CreatedAt: now, LastUsedAt: now,
 		ExpiresAt: now.Add(s.cfg.MaxAge), AuthTime: now, AMR: amr,
 		UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
 	}
-	refresh := sesame.NewToken()
-	if err := s.cfg.Store.CreateSession(ctx, sess, hashRefresh(refresh)); err != nil {
+	refresh = sesame.NewToken()
+	return sess, refresh, hashRefresh(refresh)
+}
+
+// Start records a new sign-in of userID and returns it with its first
+// refresh token.
+func (s *Sessions) Start(ctx context.Context, userID string, amr []string, c sesame.Client) (sesame.Session, string, error) {
+	sess, refresh, hash := s.Mint(userID, amr, c)
+	if err := s.cfg.Store.CreateSession(ctx, sess, hash); err != nil {
 		return sesame.Session{}, "", fmt.Errorf("start session: %w", err)
 	}
 	return sess, refresh, nil

@@ -31,6 +31,7 @@ import (
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/signin"
 )
 
 // Store is the storage the ceremonies need; db.DB implements it.
@@ -367,17 +368,19 @@ func (s *Service) BeginLogin(ctx context.Context, email string) (string, json.Ra
 }
 
 // FinishLogin verifies the assertion response credential against ceremony
-// ceremonyID and returns who signed in, with which credential, and the
-// session's amr values: "swk" for a backup-eligible (synced) credential,
-// "hwk" for a device-bound one, and "user" when the authenticator verified
-// the user (RFC 8176).
-func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential []byte) (sesame.User, sesame.Credential, []string, error) {
+// ceremonyID and returns the proof of who signed in, for signin.Complete:
+// the user, the credential, and the session's amr values ("swk" for a
+// backup-eligible (synced) credential, "hwk" for a device-bound one, and
+// "user" when the authenticator verified the user; RFC 8176). Its spend
+// stores the credential's new signature counter. On failure the proof
+// still names the user and credential when they are known.
+func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential []byte) (signin.Proof, error) {
 	c, session, err := s.consume(ctx, ceremonyID)
 	if err != nil {
-		return sesame.User{}, sesame.Credential{}, nil, err
+		return signin.Proof{Method: signin.MethodPasskey}, err
 	}
 	if c.Type != sesame.CeremonyLogin {
-		return sesame.User{}, sesame.Credential{}, nil, s.fail(c, "ceremony of another type", nil)
+		return signin.Proof{Method: signin.MethodPasskey}, s.fail(c, "ceremony of another type", nil)
 	}
 	return s.finishAssertion(ctx, c, session, credential)
 }
@@ -400,40 +403,42 @@ func (s *Service) BeginMFA(ctx context.Context, u sesame.User) (string, json.Raw
 }
 
 // FinishMFA verifies the assertion of an MFA ceremony begun for u and
-// returns the credential used and its amr values ("hwk" or "swk", and
-// "user" when the user was verified); the caller adds "pwd" and "mfa".
-func (s *Service) FinishMFA(ctx context.Context, u sesame.User, ceremonyID string, credential []byte) (sesame.Credential, []string, error) {
+// returns its proof, as FinishLogin does; the password package turns it
+// into the proof of a password sign-in (adding "pwd" and "mfa").
+func (s *Service) FinishMFA(ctx context.Context, u sesame.User, ceremonyID string, credential []byte) (signin.Proof, error) {
+	failed := signin.Proof{Method: signin.MethodPasskey, User: sesame.User{ID: u.ID}}
 	c, session, err := s.consume(ctx, ceremonyID)
 	if err != nil {
-		return sesame.Credential{}, nil, err
+		return failed, err
 	}
 	if c.Type != sesame.CeremonyMFA || c.UserID != u.ID {
-		return sesame.Credential{}, nil, s.fail(c, "ceremony of another type or user", nil)
+		return failed, s.fail(c, "ceremony of another type or user", nil)
 	}
-	_, rec, amr, err := s.finishAssertion(ctx, c, session, credential)
-	return rec, amr, err
+	return s.finishAssertion(ctx, c, session, credential)
 }
 
 // finishAssertion verifies an assertion for a consumed login or MFA
-// ceremony (WebAuthn L3 §7.2) and records the credential's use.
-func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, session *gowebauthn.SessionData, body []byte) (sesame.User, sesame.Credential, []string, error) {
-	var none sesame.User
+// ceremony (WebAuthn L3 §7.2) and returns its proof, whose spend records
+// the credential's use by compare-and-swap on the counter read here.
+func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, session *gowebauthn.SessionData, body []byte) (signin.Proof, error) {
+	proof := signin.Proof{Method: signin.MethodPasskey, User: sesame.User{ID: c.UserID}}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
 	if err != nil {
-		return none, sesame.Credential{}, nil, s.fail(c, "unreadable assertion response", err)
+		return proof, s.fail(c, "unreadable assertion response", err)
 	}
 	if !s.exactOrigin(parsed.Response.CollectedClientData.Origin) {
-		return none, sesame.Credential{}, nil, s.fail(c, "origin is not exactly a configured one", nil)
+		return proof, s.fail(c, "origin is not exactly a configured one", nil)
 	}
 	rec, err := s.cfg.Store.CredentialByID(ctx, parsed.RawID)
 	if errors.Is(err, sesame.ErrNotFound) {
-		return none, sesame.Credential{}, nil, s.fail(c, "unknown credential", nil)
+		return proof, s.fail(c, "unknown credential", nil)
 	} else if err != nil {
-		return none, sesame.Credential{}, nil, fmt.Errorf("finish %s: %w", c.Type, err)
+		return proof, fmt.Errorf("finish %s: %w", c.Type, err)
 	}
+	proof.User.ID, proof.CredentialID = rec.UserID, rec.ID
 	owner, err := s.cfg.Store.UserByID(ctx, rec.UserID)
 	if err != nil {
-		return none, sesame.Credential{}, nil, fmt.Errorf("finish %s: %w", c.Type, err)
+		return proof, fmt.Errorf("finish %s: %w", c.Type, err)
 	}
 	var cred *gowebauthn.Credential
 	if len(session.UserID) == 0 {
@@ -450,16 +455,17 @@ func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, sessio
 		// Email-first or MFA: the ceremony was begun for one user, and the
 		// credential must be theirs.
 		if c.UserID == "" || rec.UserID != c.UserID {
-			return none, sesame.Credential{}, nil, s.fail(c, "credential of another user", nil)
+			proof.User.ID = c.UserID
+			return proof, s.fail(c, "credential of another user", nil)
 		}
 		var creds []sesame.Credential
 		if creds, err = s.cfg.Store.CredentialsByUser(ctx, owner.ID); err != nil {
-			return none, sesame.Credential{}, nil, fmt.Errorf("finish %s: %w", c.Type, err)
+			return proof, fmt.Errorf("finish %s: %w", c.Type, err)
 		}
 		cred, err = s.rp.ValidateLogin(newUser(owner, creds), *session, parsed)
 	}
 	if err != nil {
-		return none, sesame.Credential{}, nil, s.fail(c, "assertion not verified", err)
+		return proof, s.fail(c, "assertion not verified", err)
 	}
 	// Sign counter (WebAuthn L3 §7.2 step 22, SECURITY rule 8): the library
 	// flags a counter that did not increase while either value is non-zero.
@@ -467,36 +473,36 @@ func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, sessio
 		s.cfg.Logger.Warn("webauthn: possible cloned authenticator: sign counter did not increase; sign-in refused",
 			"ceremony", c.Type, "user", owner.ID, "credential", CredentialID(rec.ID),
 			"stored_count", rec.SignCount, "presented_count", parsed.Response.AuthenticatorData.Counter)
-		return none, sesame.Credential{}, nil, errFailed
+		return proof, fmt.Errorf("%w: %w", signin.ErrPossibleClone, errFailed)
 	}
-	if owner.DisabledAt != nil {
-		return none, sesame.Credential{}, nil, sesame.Errorf(sesame.EForbidden, "This account is disabled.")
-	}
-	now := s.cfg.Now()
+	proof.User = owner
 	used := rec
 	used.SignCount = cred.Authenticator.SignCount
 	used.BackupState = cred.Flags.BackupState
 	used.UserVerified = cred.Flags.UserVerified
-	used.LastUsedAt = &now
-	if err := s.cfg.Store.UseCredential(ctx, used, rec.SignCount, now); errors.Is(err, sesame.ErrNotFound) {
-		// Another sign-in with this credential stored a counter first, or
-		// the credential was removed meanwhile.
-		s.cfg.Logger.Warn("webauthn: credential changed during sign-in; refused", "ceremony", c.Type,
-			"user", owner.ID, "credential", CredentialID(rec.ID))
-		return none, sesame.Credential{}, nil, errFailed
-	} else if err != nil {
-		return none, sesame.Credential{}, nil, fmt.Errorf("finish %s: %w", c.Type, err)
-	}
-	amr := []string{"hwk"}
+	proof.Spends = append(proof.Spends, func(ctx context.Context, tx signin.Tx, now time.Time) error {
+		used.LastUsedAt = &now
+		if err := tx.UseCredential(ctx, used, rec.SignCount, now); errors.Is(err, sesame.ErrNotFound) {
+			// Another sign-in with this credential stored a counter first,
+			// or the credential was removed meanwhile.
+			s.cfg.Logger.Warn("webauthn: credential changed during sign-in; refused", "ceremony", c.Type,
+				"user", owner.ID, "credential", CredentialID(rec.ID))
+			return errFailed
+		} else if err != nil {
+			return fmt.Errorf("finish %s: %w", c.Type, err)
+		}
+		return nil
+	})
+	proof.AMR = []string{"hwk"}
 	if used.BackupEligible {
-		amr[0] = "swk"
+		proof.AMR[0] = "swk"
 	}
 	// Whether this ceremony verified the user is its own UV flag, not the
 	// record's (WebAuthn L3 §7.2 step 17).
 	if parsed.Response.AuthenticatorData.Flags.HasUserVerified() {
-		amr = append(amr, "user")
+		proof.AMR = append(proof.AMR, "user")
 	}
-	return owner, used, amr, nil
+	return proof, nil
 }
 
 // exactOrigin reports whether origin, as the client put it in

@@ -22,6 +22,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/testauthn"
 	"github.com/sesame-auth/sesame/internal/testserver"
 	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/signin"
 	"github.com/sesame-auth/sesame/webauthn"
 )
 
@@ -133,7 +134,37 @@ func (f *fixture) login(t testing.TB, a *testauthn.Authenticator, email string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f.svc.FinishLogin(ctx, id, resp)
+	return f.finishLogin(ctx, id, resp)
+}
+
+// finishLogin finishes a login ceremony and, when it verifies, runs the
+// proof's spends in one transaction as signin.Complete would. It returns
+// the user, the credential as stored after the sign-in, and the amr.
+func (f *fixture) finishLogin(ctx context.Context, id string, resp []byte) (sesame.User, sesame.Credential, []string, error) {
+	return finishLogin(ctx, f.db, f.svc, f.clock.Now(), id, resp)
+}
+
+func finishLogin(ctx context.Context, d *db.DB, svc *webauthn.Service, now time.Time, id string, resp []byte) (sesame.User, sesame.Credential, []string, error) {
+	proof, err := svc.FinishLogin(ctx, id, resp)
+	return spent(ctx, d, now, proof, err)
+}
+
+// finishMFA is finishLogin for an MFA ceremony.
+func (f *fixture) finishMFA(ctx context.Context, u sesame.User, id string, resp []byte) (sesame.Credential, []string, error) {
+	proof, err := f.svc.FinishMFA(ctx, u, id, resp)
+	_, c, amr, err := spent(ctx, f.db, f.clock.Now(), proof, err)
+	return c, amr, err
+}
+
+func spent(ctx context.Context, d *db.DB, now time.Time, proof signin.Proof, err error) (sesame.User, sesame.Credential, []string, error) {
+	if err != nil {
+		return proof.User, sesame.Credential{}, nil, err
+	}
+	if err := d.SignInTx(ctx, func(tx *db.Tx) error { return proof.RunSpends(ctx, tx, now) }); err != nil {
+		return proof.User, sesame.Credential{}, nil, err
+	}
+	c, err := d.CredentialByID(ctx, proof.CredentialID)
+	return proof.User, c, proof.AMR, err
 }
 
 func wantCode(t testing.TB, err error, code string) {
@@ -463,7 +494,7 @@ func TestCeremonyBinding(t *testing.T) {
 			return err
 		}, loginID},
 		{"mfa ceremony finished as login", func() error {
-			_, _, _, err := f.svc.FinishLogin(ctx, mfaID, mfaResp)
+			_, _, _, err := f.finishLogin(ctx, mfaID, mfaResp)
 			return err
 		}, mfaID},
 	} {
@@ -476,11 +507,11 @@ func TestCeremonyBinding(t *testing.T) {
 			}
 		})
 	}
-	_, _, _, err = f.svc.FinishLogin(ctx, loginID, loginResp)
+	_, _, _, err = f.finishLogin(ctx, loginID, loginResp)
 	wantCode(t, err, sesame.EUsed)
-	_, _, _, err = f.svc.FinishLogin(ctx, "no-such-ceremony", loginResp)
+	_, _, _, err = f.finishLogin(ctx, "no-such-ceremony", loginResp)
 	wantCode(t, err, sesame.EExpired)
-	_, _, _, err = f.svc.FinishLogin(ctx, "", loginResp)
+	_, _, _, err = f.finishLogin(ctx, "", loginResp)
 	wantCode(t, err, sesame.EExpired)
 }
 
@@ -499,7 +530,7 @@ func TestExpiry(t *testing.T) {
 		id, opts, _ := f.svc.BeginLogin(context.Background(), "")
 		resp, _ := a.Get(opts)
 		f.clock.Advance(tc.after)
-		_, _, _, err := f.svc.FinishLogin(context.Background(), id, resp)
+		_, _, _, err := f.finishLogin(context.Background(), id, resp)
 		if got := sesame.ErrorCode(err); got != tc.code {
 			t.Errorf("finish after %v: %v; want code %q", tc.after, err, tc.code)
 		}
@@ -526,18 +557,18 @@ func TestMFA(t *testing.T) {
 		t.Errorf("MFA options %s do not list alice's credential", opts)
 	}
 	resp, _ := a.Get(opts)
-	c, amr, err := f.svc.FinishMFA(ctx, alice, id, resp)
+	c, amr, err := f.finishMFA(ctx, alice, id, resp)
 	if err != nil || !bytes.Equal(c.ID, rec.ID) || !slices.Equal(amr, []string{"swk", "user"}) {
 		t.Fatalf("FinishMFA = %x, %v, %v", c.ID, amr, err)
 	}
 	// Bob's credential, or alice's ceremony claimed for bob, fail.
 	id, opts, _ = f.svc.BeginMFA(ctx, alice)
 	resp, _ = b.GetWith(opts, b.Credentials[0])
-	_, _, err = f.svc.FinishMFA(ctx, alice, id, resp)
+	_, _, err = f.finishMFA(ctx, alice, id, resp)
 	wantCode(t, err, sesame.ECeremonyFailed)
 	id, opts, _ = f.svc.BeginMFA(ctx, alice)
 	resp, _ = a.Get(opts)
-	_, _, err = f.svc.FinishMFA(ctx, bob, id, resp)
+	_, _, err = f.finishMFA(ctx, bob, id, resp)
 	wantCode(t, err, sesame.ECeremonyFailed)
 }
 
@@ -590,7 +621,7 @@ func TestFakeCredentials(t *testing.T) {
 	// A fake ceremony cannot be finished, not even with a real credential.
 	id, opts, _ := f.svc.BeginLogin(ctx, "nobody@example.com")
 	resp, _ := a.GetWith(opts, a.Credentials[0])
-	_, _, _, err := f.svc.FinishLogin(ctx, id, resp)
+	_, _, _, err := f.finishLogin(ctx, id, resp)
 	wantCode(t, err, sesame.ECeremonyFailed)
 	// Nor may an email-first ceremony for alice be finished by bob.
 	bob := f.user(t, "bob@example.com")
@@ -598,7 +629,7 @@ func TestFakeCredentials(t *testing.T) {
 	f.register(t, bob, b, "")
 	id, opts, _ = f.svc.BeginLogin(ctx, "alice@example.com")
 	resp, _ = b.GetWith(opts, b.Credentials[0])
-	_, _, _, err = f.svc.FinishLogin(ctx, id, resp)
+	_, _, _, err = f.finishLogin(ctx, id, resp)
 	wantCode(t, err, sesame.ECeremonyFailed)
 
 	_, _, err = f.svc.BeginLogin(ctx, "not an address")
@@ -619,7 +650,7 @@ func TestConcurrentFinish(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			switch _, _, _, err := f.svc.FinishLogin(context.Background(), id, resp); sesame.ErrorCode(err) {
+			switch _, _, _, err := f.finishLogin(context.Background(), id, resp); sesame.ErrorCode(err) {
 			case "":
 				ok.Add(1)
 			case sesame.EUsed:
@@ -660,10 +691,10 @@ func TestAnyInstanceFinishes(t *testing.T) {
 		}
 		id, opts, _ = two.BeginLogin(ctx, "a@example.com")
 		resp, _ = a.Get(opts)
-		if got, _, _, err := one.FinishLogin(ctx, id, resp); err != nil || got.ID != u.ID {
+		if got, _, _, err := finishLogin(ctx, d, one, clock.Now(), id, resp); err != nil || got.ID != u.ID {
 			t.Fatalf("FinishLogin on the other instance = %v, %v", got.ID, err)
 		}
-		_, _, _, err = two.FinishLogin(ctx, id, resp)
+		_, _, _, err = finishLogin(ctx, d, two, clock.Now(), id, resp)
 		wantCode(t, err, sesame.EUsed)
 	})
 }

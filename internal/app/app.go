@@ -23,6 +23,7 @@ import (
 	"github.com/sesame-auth/sesame/mail"
 	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/server"
+	"github.com/sesame-auth/sesame/signin"
 	"github.com/sesame-auth/sesame/token"
 	"github.com/sesame-auth/sesame/webauthn"
 )
@@ -196,6 +197,8 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	sessions := token.NewSessions(token.SessionsConfig{Store: a.DB, Now: opts.Now})
+	auditLog := audit.New(a.DB, log, opts.Now)
 	a.Server, err = server.New(server.Config{
 		PublicURL: cfg.PublicURL,
 		Logger:    log,
@@ -209,16 +212,25 @@ func (a *App) open(ctx context.Context, opts Options) error {
 			SignupOpen: cfg.Signup != "closed",
 			Now:        opts.Now,
 		}),
-		Sessions: token.NewSessions(token.SessionsConfig{Store: a.DB, Now: opts.Now}),
+		Sessions: sessions,
 		Password: passwords,
 		WebAuthn: passkeys,
 		Issuer:   a.Issuer,
 		Keys:     a.Keys,
 		Outbox:   outbox,
 		Limits:   limits,
-		Audit:    audit.New(a.DB, log, opts.Now),
-		Notices:  a.queue,
-		Now:      opts.Now,
+		Audit:    auditLog,
+		SignIn: signin.New(signin.Config{
+			Store:     signin.StoreOf[*db.Tx](a.DB),
+			Sessions:  sessions,
+			Audit:     auditLog,
+			Notices:   a.queue,
+			PublicURL: cfg.PublicURL,
+			Logger:    log,
+			Now:       opts.Now,
+		}),
+		Notices: a.queue,
+		Now:     opts.Now,
 		// Client IPs for limits and audit come from ProxyHeader only on
 		// connections from a trusted proxy (docs/deploy.md).
 		ProxyHeader:    cfg.ProxyHeader,

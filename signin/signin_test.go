@@ -1,0 +1,254 @@
+package signin_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/audit"
+	"github.com/sesame-auth/sesame/db"
+	"github.com/sesame-auth/sesame/db/dbtest"
+	"github.com/sesame-auth/sesame/internal/testkit"
+	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/signin"
+	"github.com/sesame-auth/sesame/token"
+)
+
+// mailbox is a hand-written Mailer that keeps what it is given.
+type mailbox struct{ sent []mail.Message }
+
+func (m *mailbox) Enqueue(msg mail.Message) bool { m.sent = append(m.sent, msg); return true }
+
+var errInjected = errors.New("injected failure")
+
+// failingStore wraps the real store; while failAfterSession is set, every
+// sign-in transaction fails right after the session (and its refresh
+// token) were inserted, as a crash or a full disk would.
+type failingStore struct {
+	signin.Store
+	failAfterSession bool
+}
+
+func (s *failingStore) SignInTx(ctx context.Context, fn func(signin.Tx) error) error {
+	return s.Store.SignInTx(ctx, func(tx signin.Tx) error { return fn(failingTx{Tx: tx, s: s}) })
+}
+
+type failingTx struct {
+	signin.Tx
+	s *failingStore
+}
+
+func (t failingTx) CreateSession(ctx context.Context, sess sesame.Session, refreshHash []byte) error {
+	if err := t.Tx.CreateSession(ctx, sess, refreshHash); err != nil {
+		return err
+	}
+	if t.s.failAfterSession {
+		return errInjected
+	}
+	return nil
+}
+
+type fixture struct {
+	d     *db.DB
+	store *failingStore
+	svc   *signin.Service
+	clock *testkit.Clock
+	mail  *mailbox
+	user  sesame.User
+	cred  sesame.Credential
+}
+
+func newFixture(t *testing.T, d *db.DB) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{d: d, clock: testkit.NewClock(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)), mail: &mailbox{}}
+	f.store = &failingStore{Store: signin.StoreOf[*db.Tx](d)}
+	log := slog.New(slog.NewTextHandler(&testkit.LogBuffer{}, nil))
+	f.svc = signin.New(signin.Config{
+		Store:     f.store,
+		Sessions:  token.NewSessions(token.SessionsConfig{Store: d, Now: f.clock.Now}),
+		Audit:     audit.New(d, log, f.clock.Now),
+		Notices:   f.mail,
+		PublicURL: "https://id.example.com",
+		Logger:    log,
+		Now:       f.clock.Now,
+	})
+	var err error
+	f.user, _, err = d.EnsureUser(ctx, sesame.User{ID: sesame.NewID(), Email: "alice@example.com",
+		WebAuthnHandle: sesame.RandomBytes(32), CreatedAt: f.clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cred = sesame.Credential{ID: sesame.RandomBytes(16), UserID: f.user.ID, Name: "Key", PublicKey: []byte{1},
+		SignCount: 5, AAGUID: make([]byte, 16), CreatedAt: f.clock.Now()}
+	if err := d.CreateCredential(ctx, f.cred); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// passkeyProof is what webauthn.FinishLogin hands over for f.cred: its
+// spend stores the counter 6 in place of the 5 read before verification.
+func (f *fixture) passkeyProof(oldCount uint32) signin.Proof {
+	used := f.cred
+	used.SignCount = 6
+	return signin.Proof{
+		User: f.user, Method: signin.MethodPasskey, AMR: []string{"hwk", "user"}, CredentialID: f.cred.ID,
+		Client: sesame.Client{IP: "192.0.2.1", UserAgent: "Test/1.0"},
+		Spends: []signin.Spend{func(ctx context.Context, tx signin.Tx, now time.Time) error {
+			used.LastUsedAt = &now
+			if err := tx.UseCredential(ctx, used, oldCount, now); errors.Is(err, sesame.ErrNotFound) {
+				return sesame.Errorf(sesame.ECeremonyFailed, "The passkey could not be verified.")
+			} else if err != nil {
+				return err
+			}
+			return nil
+		}},
+	}
+}
+
+func (f *fixture) rows(t *testing.T, table string) int {
+	t.Helper()
+	n, err := f.d.TableRows(context.Background(), table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (f *fixture) results(t *testing.T) []string {
+	t.Helper()
+	events, err := f.d.AuditEvents(context.Background(), f.user.ID, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range events {
+		out = append(out, e.Event+":"+e.Result)
+	}
+	return out
+}
+
+// TestCompleteIsAllOrNothing: the credential's counter, the session with
+// its refresh token and the audit event are one transaction. A failure
+// injected after the session insert, or a spend that loses its
+// compare-and-swap, leaves no session, no counter change and no success
+// audit row; only the failure is recorded.
+func TestCompleteIsAllOrNothing(t *testing.T) {
+	engines := []struct {
+		name string
+		open func(testing.TB) *db.DB
+	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}}
+	for _, engine := range engines {
+		t.Run(engine.name, func(t *testing.T) { allOrNothing(t, engine.open) })
+	}
+}
+
+func allOrNothing(t *testing.T, open func(testing.TB) *db.DB) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		inject    bool
+		oldCount  uint32
+		wantCode  string
+		wantAudit string
+	}{
+		{"failure after the session insert", true, 5, sesame.EInternal, "sign_in:internal"},
+		{"counter changed meanwhile", false, 4, sesame.ECeremonyFailed, "sign_in:ceremony_failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, open(t))
+			d := f.d
+			f.store.failAfterSession = tc.inject
+			_, err := f.svc.Complete(ctx, f.passkeyProof(tc.oldCount))
+			if got := sesame.ErrorCode(err); got != tc.wantCode {
+				t.Fatalf("Complete = %v; want code %s", err, tc.wantCode)
+			}
+			if n, r := f.rows(t, "sessions"), f.rows(t, "refresh_tokens"); n != 0 || r != 0 {
+				t.Errorf("%d sessions, %d refresh tokens after a failed sign-in; want none", n, r)
+			}
+			stored, err := d.CredentialByID(ctx, f.cred.ID)
+			if err != nil || stored.SignCount != 5 || stored.LastUsedAt != nil {
+				t.Errorf("credential after a failed sign-in: count %d, last used %v, %v; want 5, never", stored.SignCount, stored.LastUsedAt, err)
+			}
+			if got := f.results(t); !slices.Equal(got, []string{tc.wantAudit}) {
+				t.Errorf("audit = %v; want only %s", got, tc.wantAudit)
+			}
+			if len(f.mail.sent) != 0 {
+				t.Errorf("%d notices queued for a failed sign-in", len(f.mail.sent))
+			}
+		})
+	}
+	t.Run("success", func(t *testing.T) {
+		f := newFixture(t, open(t))
+		d := f.d
+		res, err := f.svc.Complete(ctx, f.passkeyProof(5))
+		if err != nil || res.Refresh == "" || res.Session.UserID != f.user.ID || !slices.Equal(res.Session.AMR, []string{"hwk", "user"}) {
+			t.Fatalf("Complete = %+v, %v", res, err)
+		}
+		if n := f.rows(t, "sessions"); n != 1 {
+			t.Errorf("%d sessions; want 1", n)
+		}
+		if stored, _ := d.CredentialByID(ctx, f.cred.ID); stored.SignCount != 6 || stored.LastUsedAt == nil {
+			t.Errorf("credential count %d, last used %v; want 6, now", stored.SignCount, stored.LastUsedAt)
+		}
+		events, _ := d.AuditEvents(ctx, f.user.ID, 10)
+		if len(events) != 1 || events[0].Result != "success" || events[0].CredentialID == "" || events[0].IP != "192.0.2.1" {
+			t.Errorf("audit = %+v; want one success naming the credential and client", events)
+		}
+		// The same proof again: its spend no longer matches, so no
+		// second session.
+		if _, err := f.svc.Complete(ctx, f.passkeyProof(5)); sesame.ErrorCode(err) != sesame.ECeremonyFailed {
+			t.Errorf("replayed proof: %v; want ceremony_failed", err)
+		}
+		if n := f.rows(t, "sessions"); n != 1 {
+			t.Errorf("%d sessions after a replayed proof; want 1", n)
+		}
+	})
+}
+
+// TestCompleteRefusesDisabled: one rule for every way in; the proof's
+// spends do not run.
+func TestCompleteRefusesDisabled(t *testing.T) {
+	f := newFixture(t, dbtest.SQLite(t))
+	ctx := context.Background()
+	if err := f.d.DisableUser(ctx, f.user.ID, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.user, _ = f.d.UserByID(ctx, f.user.ID)
+	_, err := f.svc.Complete(ctx, f.passkeyProof(5))
+	if !errors.Is(err, sesame.ErrAccountDisabled) {
+		t.Fatalf("Complete = %v; want account_disabled", err)
+	}
+	if stored, _ := f.d.CredentialByID(ctx, f.cred.ID); stored.SignCount != 5 || f.rows(t, "sessions") != 0 {
+		t.Errorf("a disabled account's sign-in wrote: count %d, %d sessions", stored.SignCount, f.rows(t, "sessions"))
+	}
+	if got := f.results(t); !slices.Equal(got, []string{"sign_in:account_disabled"}) {
+		t.Errorf("audit = %v; want sign_in:account_disabled", got)
+	}
+}
+
+// TestNewDeviceNotice: a sign-in from a device an account has not used
+// before, on an account that has signed in elsewhere, queues a notice.
+func TestNewDeviceNotice(t *testing.T) {
+	f := newFixture(t, dbtest.SQLite(t))
+	ctx := context.Background()
+	proof := signin.Proof{User: f.user, Method: signin.MethodEmailCode, AMR: []string{"otp"}, Client: sesame.Client{UserAgent: "Laptop/1"}}
+	for i, tc := range []struct {
+		ua   string
+		want bool
+	}{{"Laptop/1", false}, {"Laptop/1", false}, {"Phone/2", true}} {
+		proof.Client.UserAgent = tc.ua
+		res, err := f.svc.Complete(ctx, proof)
+		if err != nil || res.NewDevice != tc.want {
+			t.Errorf("sign-in %d from %s: new device %v, %v; want %v", i, tc.ua, res.NewDevice, err, tc.want)
+		}
+	}
+	if len(f.mail.sent) != 1 || f.mail.sent[0].To != f.user.Email {
+		t.Errorf("notices = %+v; want one to alice", f.mail.sent)
+	}
+}
