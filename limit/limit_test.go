@@ -47,3 +47,21 @@ func TestAllow(t *testing.T) {
 		}
 	})
 }
+
+// TestAllowScaled: an operator's multiplier raises every limit by that
+// factor, no more.
+func TestAllowScaled(t *testing.T) {
+	d := dbtest.SQLite(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 24, 12, 0, 10, 0, time.UTC)
+	rule := limit.Rule{Name: "test", Max: 3, Window: time.Minute}
+	l := limit.New(d, func() time.Time { return now }, 2)
+	for i := range 6 {
+		if err := l.Allow(ctx, rule, "1.2.3.4"); err != nil {
+			t.Fatalf("event %d of 2×3: %v", i+1, err)
+		}
+	}
+	if err := l.Allow(ctx, rule, "1.2.3.4"); sesame.ErrorCode(err) != sesame.ERateLimited {
+		t.Fatalf("7th event with 2×3 allowed: %v; want rate_limited", err)
+	}
+}

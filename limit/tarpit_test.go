@@ -92,3 +92,26 @@ func TestTarpitClaimInParallel(t *testing.T) {
 		}
 	})
 }
+
+// TestTarpitClaimAtTheBoundary: the wait ends exactly when Delay says, not a
+// millisecond earlier or later.
+func TestTarpitClaimAtTheBoundary(t *testing.T) {
+	d := dbtest.SQLite(t)
+	ctx := context.Background()
+	start := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	now := start
+	tp := limit.NewPasswordTarpit(d, func() time.Time { return now })
+	for i := range 10 {
+		if err := tp.Claim(ctx, "alice@example.com"); err != nil {
+			t.Fatalf("claim %d: %v", i+1, err)
+		}
+	}
+	now = start.Add(30*time.Second - time.Millisecond)
+	if err := tp.Claim(ctx, "alice@example.com"); sesame.ErrorCode(err) != sesame.ERateLimited {
+		t.Fatalf("a millisecond before the wait ends: %v; want rate_limited", err)
+	}
+	now = start.Add(30 * time.Second)
+	if err := tp.Claim(ctx, "alice@example.com"); err != nil {
+		t.Fatalf("when the wait ends: %v; want allowed", err)
+	}
+}
