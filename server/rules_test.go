@@ -180,7 +180,8 @@ func TestRegisterFinishNeedsRecentSignIn(t *testing.T) {
 }
 
 // TestAuditEventFields: a sign-in's audit row says what, the result, the
-// factor, the user, the IP, the user agent and the time (rule 40).
+// factor, the user, the IP, the user agent and the time (rule 40), for a
+// wrong code as for the right one.
 func TestAuditEventFields(t *testing.T) {
 	e := testserver.New(t, testserver.Options{TrustProxy: true})
 	ip, ua := testserver.H("X-Forwarded-For", "203.0.113.7"), testserver.H("User-Agent", "RulesTest/1.0")
@@ -209,8 +210,8 @@ func TestAuditEventFields(t *testing.T) {
 		}
 		found[ev.Result] = true
 	}
-	if !found["success"] {
-		t.Errorf("no successful sign_in with the client's IP among %+v", events)
+	if !found["success"] || !found["invalid_code"] {
+		t.Errorf("want a successful and a failed (invalid_code) sign_in of the user with the client's IP among %+v", events)
 	}
 }
 
