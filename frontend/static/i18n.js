@@ -66,7 +66,7 @@ const dict = {
     "code.label": "6-digit code",
     "code.submit": "Continue",
     "code.resend": "Send a new code",
-    "code.resendIn": "Send a new code ({s} s)",
+    "code.resendIn": "Send a new code in {t}",
     "code.resent": "We sent a new code.",
     "code.otherAddress": "Use another address",
 
@@ -290,7 +290,7 @@ const dict = {
     "code.label": "6桁のコード",
     "code.submit": "続ける",
     "code.resend": "コードを再送信",
-    "code.resendIn": "コードを再送信（{s}秒）",
+    "code.resendIn": "{t} 後にコードを再送信できます",
     "code.resent": "新しいコードを送信しました。",
     "code.otherAddress": "別のメールアドレスを使う",
 

@@ -10,6 +10,7 @@ import { $, busy, isBusy, say, fail, clearMessages, showStep, strong, codeField,
 import * as passkeys from "/static/webauthn.js";
 import { afterEmailSignIn } from "/static/offer.js";
 import * as handover from "/static/handover.js";
+import * as flow from "/static/flowstate.js";
 
 setup();
 
@@ -42,8 +43,11 @@ function readEmail() {
   return v;
 }
 
-function backToEmail() {
+// showEmailStep shows the first step. The flow stays stored: Forward, or
+// Continue with the same address, comes back to its code.
+function showEmailStep() {
   if (stopResend) stopResend();
+  stopResend = null;
   flowID = null;
   mfaToken = null;
   $("code").value = "";
@@ -52,6 +56,35 @@ function backToEmail() {
   showStep("step-email", "email");
   startConditional();
 }
+
+// backToEmail goes back to the first step: through the browser's
+// history when this page put a step there, so Back and Forward agree.
+function backToEmail() {
+  if (flow.step() !== "email") history.back();
+  else showEmailStep();
+}
+
+// firstStep shows the step this history entry stands for: after a
+// reload on the code step, the code step with the same flow.
+function firstStep() {
+  const f = flow.step() === "code" ? flow.load() : null;
+  if (f) { showCode(f); return; }
+  if (flow.step() !== "email") flow.replace("email");
+  showEmailStep();
+}
+
+// Back and Forward move between the steps.
+flow.onMove((step) => {
+  clearMessages();
+  if (step === "code") {
+    const f = flow.load();
+    if (f) { stopConditional().then(() => showCode(f)); return; }
+  } else if (step === "password" && email) {
+    stopConditional().then(showPassword);
+    return;
+  }
+  showEmailStep();
+});
 
 // Passkeys in the autofill: a conditional get() waits, unseen, until the
 // user picks a passkey in the email field's suggestions. It is aborted
@@ -123,20 +156,44 @@ $("use-key").addEventListener("click", () => {
 
 // --- Step 2a: link and code by email -----------------------------------
 
+// startEmail asks for a link and code for email and keeps the new flow.
 async function startEmail() {
   const r = await request("POST", "/api/email/start", { email });
   flowID = r.flow_id;
+  const now = Date.now();
+  flow.save({ flowID, email, until: now + (r.expires_in || 900) * 1000, resendAt: now + resendWait * 1000 });
 }
 
 function holdResend(button, seconds) {
   if (stopResend) stopResend();
-  stopResend = countdown(button, seconds);
+  stopResend = seconds > 0 ? countdown(button, seconds) : null;
+}
+
+// showCode shows the code step of flow f (see flowstate.js).
+function showCode(f) {
+  email = f.email;
+  flowID = f.flowID;
+  $("email").value = email;
+  updateMethods();
+  render($("code-sent"), "code.sent", { email: strong(email) });
+  $("code").setAttribute("aria-describedby", "code-sent error");
+  showStep("step-code", "code");
+  holdResend($("code-resend"), (f.resendAt - Date.now()) / 1000);
 }
 
 $("email-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   clearMessages();
   try { email = readEmail(); } catch (e) { fail(e); $("email").focus(); return; }
+  // The same address again (after Back) while its code still works: the
+  // code step comes back, and no send is spent.
+  const kept = flow.load();
+  if (kept && kept.email === email) {
+    await stopConditional();
+    flow.enter("code");
+    showCode(kept);
+    return;
+  }
   await busy($("email-send"), async () => {
     try {
       await startEmail();
@@ -145,10 +202,8 @@ $("email-form").addEventListener("submit", async (ev) => {
       return;
     }
     await stopConditional();
-    render($("code-sent"), "code.sent", { email: strong(email) });
-    $("code").setAttribute("aria-describedby", "code-sent error");
-    showStep("step-code", "code");
-    holdResend($("code-resend"), resendWait);
+    flow.enter("code");
+    showCode(flow.load() || { flowID, email, until: Infinity, resendAt: Date.now() + resendWait * 1000 });
   }, "common.sending");
 });
 
@@ -162,6 +217,8 @@ $("code-form").addEventListener("submit", async (ev) => {
   await busy($("code-verify"), async () => {
     try {
       const session = await request("POST", "/api/email/verify", { flow_id: flowID, code });
+      flow.clear();
+      flow.replace("done");
       say("signin.signedIn");
       await afterEmailSignIn(session);
     } catch (e) {
@@ -182,6 +239,8 @@ $("code-resend").addEventListener("click", async () => {
       return resendWait;
     } catch (e) {
       fail(e);
+      const f = flow.load();
+      if (f && e.retryAfter) flow.save({ ...f, resendAt: Date.now() + e.retryAfter * 1000 });
       return e.retryAfter || 0;
     }
   }, "common.sending");
@@ -189,7 +248,11 @@ $("code-resend").addEventListener("click", async () => {
   $("code").focus();
 });
 
-$("code-restart").addEventListener("click", () => { clearMessages(); backToEmail(); });
+$("code-restart").addEventListener("click", () => {
+  clearMessages();
+  flow.clear();
+  backToEmail();
+});
 
 // --- Step 2b: password, then the second factor ----------------------------
 
@@ -197,10 +260,15 @@ $("use-password").addEventListener("click", async () => {
   clearMessages();
   try { email = readEmail(); } catch (e) { fail(e); $("email").focus(); return; }
   await stopConditional();
+  flow.enter("password");
+  showPassword();
+});
+
+function showPassword() {
   $("password-username").value = email;
   render($("password-for"), "password.for", { email: strong(email) });
   showStep("step-password", "password");
-});
+}
 
 $("password-show").addEventListener("change", () => {
   $("password").type = $("password-show").checked ? "text" : "password";
@@ -309,5 +377,5 @@ $("mfa-restart").addEventListener("click", () => { clearMessages(); backToEmail(
 
 // Signing in to an app starts with the app's request; the page shows
 // its sign-in only when the person has no session to pass through with.
-if (handover.active()) handover.begin(backToEmail);
-else startConditional();
+if (handover.active()) handover.begin(firstStep);
+else firstStep();

@@ -79,9 +79,15 @@ export function validCode(input) {
   return code.length === 6 ? code : null;
 }
 
+// clock writes seconds as m:ss ("10:31"), the way a countdown reads.
+export function clock(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+}
+
 // countdown holds button for seconds, its label counting down with the
-// text of key ({s}); then the button works again. It returns a stop
-// function.
+// text of key ({t}, as m:ss); then the button works again. It returns a
+// stop function.
 export function countdown(button, seconds, key = "code.resendIn") {
   working.add(button);
   button.setAttribute("aria-disabled", "true");
@@ -89,7 +95,7 @@ export function countdown(button, seconds, key = "code.resendIn") {
   let left = Math.max(1, Math.ceil(seconds));
   const tick = () => {
     if (left <= 0) { stop(); return; }
-    render(button, key, { s: left });
+    render(button, key, { t: clock(left) });
     left--;
   };
   const timer = setInterval(tick, 1000);
