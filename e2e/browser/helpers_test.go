@@ -62,6 +62,19 @@ var shotCount sync.Map // *testing.T → *int
 func openTab(t *testing.T, env *testserver.Env, name string, opts tabOptions) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	return setUpTab(t, env, name, ctx, cancel, opts)
+}
+
+// sibling opens another tab in b's browser context: the same cookies and
+// storage, as a link opened from an email in a new tab has.
+func (b *tab) sibling(name string, opts tabOptions) *tab {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	return setUpTab(b.t, b.env, name, ctx, cancel, opts)
+}
+
+func setUpTab(t *testing.T, env *testserver.Env, name string, ctx context.Context, cancel context.CancelFunc, opts tabOptions) *tab {
+	t.Helper()
 	b := &tab{t: t, env: env, name: name, ctx: ctx}
 	t.Cleanup(func() {
 		cancel()

@@ -31,6 +31,7 @@ let req = null;        // its GET /api/oauth2/requests/{id}
 let showSignIn = null; // shows the sign-in page's first step (signin.js)
 let leaving = false;   // on the way back to the app
 let stepUpTried = false;
+let allowed = false;   // the person allowed the app on this page
 let consentScopes = null;
 
 function requestID() {
@@ -42,7 +43,9 @@ function requestID() {
 export function active() { return requestID() !== ""; }
 
 const appName = () => (req && req.client && (req.client.name || req.client.id)) || t("signout.anApp");
-const words = (v) => (v || "").split(/\s+/).filter(Boolean);
+// words reads a space-separated OAuth parameter (prompt, acr_values,
+// ui_locales), given as a string or already as a list.
+const words = (v) => (Array.isArray(v) ? v : String(v || "").split(/\s+/)).filter(Boolean);
 const silent = () => words(req && req.prompt).includes("none");
 const path = (action) => "/api/oauth2/requests/" + encodeURIComponent(id) + (action ? "/" + action : "");
 
@@ -227,10 +230,14 @@ function stuck(e) {
 
 // --- Accept, deny, go back ----------------------------------------------------
 
+// accept asks the server to complete the request. Once the person has
+// allowed the app here, every later try (after a fresh sign-in or a
+// passkey the app asks for) carries that consent.
 async function accept(consent) {
+  allowed = allowed || consent;
   let r;
   try {
-    r = await authed("POST", path("accept"), { consent });
+    r = await authed("POST", path("accept"), { consent: allowed });
   } catch (e) {
     await refused(e);
     return;

@@ -225,7 +225,7 @@ const dict = {
     "apps.neverUsed": "not used yet",
     "apps.remove": "Remove access",
     "apps.removeLabel": "Remove access for {name}",
-    "apps.confirmRemove": "Remove access for “{name}”? It is signed out, and it will ask for your permission again the next time you use it.",
+    "apps.confirmRemove": "Remove access for “{name}”? It can no longer use your Sesame account, and it will ask for your permission again the next time you sign in to it.",
     "apps.removed": "Access removed.",
 
     "link.forApp": "Then you'll go back to {app}.",
@@ -449,7 +449,7 @@ const dict = {
     "apps.neverUsed": "未使用",
     "apps.remove": "アクセスを取り消す",
     "apps.removeLabel": "{name} のアクセスを取り消す",
-    "apps.confirmRemove": "「{name}」のアクセスを取り消しますか？ サインアウトされ、次に使うときに再び許可を求められます。",
+    "apps.confirmRemove": "「{name}」のアクセスを取り消しますか？ Sesame アカウントを使えなくなり、次にサインインするときに再び許可を求められます。",
     "apps.removed": "アクセスを取り消しました。",
 
     "link.forApp": "そのあと {app} に戻ります。",
