@@ -13,6 +13,7 @@ const (
 	PurposeFakeSalt       = "sesame/v1/scram-fake-salt"
 	PurposeFakeCredential = "sesame/v1/webauthn-fake-credential"
 	PurposeKeyEncryption  = "sesame/v1/signing-key-encryption"
+	PurposeMailSeal       = "sesame/v1/mail-outbox-seal"
 )
 
 // RootSecret is the installation's root secret, from which every purpose key

@@ -24,8 +24,10 @@ func scanFlow(row interface{ Scan(...any) error }) (sesame.EmailFlow, error) {
 
 // CreateEmailFlow stores f and ends every older live flow of the same
 // purpose for the same address and subject, so only the newest link and
-// code work (ASVS 6.6.2).
-func (db *DB) CreateEmailFlow(ctx context.Context, f sesame.EmailFlow) error {
+// code work (ASVS 6.6.2). The mails that announce f are queued in the same
+// transaction, to be tried as long as f lives: the flow and its message
+// exist together or not at all.
+func (db *DB) CreateEmailFlow(ctx context.Context, f sesame.EmailFlow, mails ...sesame.QueuedMail) error {
 	return db.tx(ctx, func(t *txn) error {
 		if _, err := t.exec(ctx, `UPDATE email_flows SET expires_at = ?
 			WHERE email = ? AND purpose = ? AND subject = ? AND consumed_at IS NULL AND expires_at > ?`,
@@ -36,8 +38,18 @@ func (db *DB) CreateEmailFlow(ctx context.Context, f sesame.EmailFlow) error {
 			f.ID, f.Purpose, f.Email, f.Subject, f.TokenHash, f.CodeMAC, f.Attempts, f.Sends, ms(f.CreatedAt), ms(f.ExpiresAt)); err != nil {
 			return fmt.Errorf("insert email flow: %w", err)
 		}
-		return nil
+		return queueMails(ctx, t, withExpiry(mails, f.ExpiresAt))
 	})
+}
+
+// withExpiry returns mails expiring at t.
+func withExpiry(mails []sesame.QueuedMail, t time.Time) []sesame.QueuedMail {
+	out := make([]sesame.QueuedMail, len(mails))
+	for i, m := range mails {
+		m.ExpiresAt = t
+		out[i] = m
+	}
+	return out
 }
 
 // EmailFlow returns the flow with id, or sesame.ErrNotFound.
@@ -94,12 +106,20 @@ func (db *DB) ConsumeEmailLink(ctx context.Context, hash []byte, now time.Time, 
 // ResendEmailFlow counts one more send of a live flow that has been sent
 // fewer than maxSends times and stores its new code; sesame.ErrNotFound
 // when the flow is not live or is out of sends.
-func (db *DB) ResendEmailFlow(ctx context.Context, id string, codeMAC []byte, now time.Time, maxSends int) (sesame.EmailFlow, error) {
-	f, err := scanFlow(db.writeRow(ctx, `UPDATE email_flows SET sends = sends + 1, code_mac = ?
-		WHERE id = ? AND consumed_at IS NULL AND expires_at > ? AND sends < ?
-		RETURNING `+flowColumns, codeMAC, id, ms(now), maxSends))
+func (db *DB) ResendEmailFlow(ctx context.Context, id string, codeMAC []byte, now time.Time, maxSends int, mails ...sesame.QueuedMail) (sesame.EmailFlow, error) {
+	var f sesame.EmailFlow
+	err := db.tx(ctx, func(t *txn) error {
+		var err error
+		f, err = scanFlow(t.queryRow(ctx, `UPDATE email_flows SET sends = sends + 1, code_mac = ?
+			WHERE id = ? AND consumed_at IS NULL AND expires_at > ? AND sends < ?
+			RETURNING `+flowColumns, codeMAC, id, ms(now), maxSends))
+		if err != nil {
+			return err
+		}
+		return queueMails(ctx, t, withExpiry(mails, f.ExpiresAt))
+	})
 	if err != nil {
-		return f, fmt.Errorf("resend email flow: %w", db.wrap(err))
+		return f, fmt.Errorf("resend email flow: %w", err)
 	}
 	return f, nil
 }

@@ -20,7 +20,9 @@ import (
 
 // Store is the storage the flows need; db.DB implements it.
 type Store interface {
-	CreateEmailFlow(ctx context.Context, f sesame.EmailFlow) error
+	// CreateEmailFlow stores f with the mails that announce it, in one
+	// transaction.
+	CreateEmailFlow(ctx context.Context, f sesame.EmailFlow, mails ...sesame.QueuedMail) error
 	EmailFlow(ctx context.Context, id string) (sesame.EmailFlow, error)
 	EmailFlowByTokenHash(ctx context.Context, hash []byte) (sesame.EmailFlow, error)
 	CountCodeAttempt(ctx context.Context, id string, now time.Time, maxAttempts int) (sesame.EmailFlow, error)
@@ -30,10 +32,13 @@ type Store interface {
 	EnsureUser(ctx context.Context, u sesame.User) (sesame.User, bool, error)
 }
 
-// Mailer queues a message for delivery off the request path, so known and
-// unknown addresses answer in the same time (SECURITY rule 35).
+// Mailer is the durable outbox (mail.Queue): Prepare seals a draft, the
+// store queues it with the flow, Queued wakes a worker to send it. Drafts
+// are rendered by the workers, off the request path, so known and unknown
+// addresses answer in the same time (SECURITY rule 35).
 type Mailer interface {
-	Enqueue(m mail.Message) bool
+	Prepare(d mail.Draft, expires time.Time) (sesame.QueuedMail, error)
+	Queued(n int)
 }
 
 // Defaults of SECURITY.md rules 13 and 18.
@@ -113,23 +118,26 @@ func (s *Service) Start(ctx context.Context, email string) (Started, error) {
 		ExpiresAt: now.Add(s.cfg.FlowTTL),
 	}
 	f.CodeMAC = CodeMAC(s.cfg.CodeKey, f.ID, code)
-	if err := s.cfg.Store.CreateEmailFlow(ctx, f); err != nil {
-		return Started{}, fmt.Errorf("start email flow: %w", err)
-	}
-	// Render and queue off the request path: the two messages differ in
-	// size, and their cost must not tell known from unknown addresses.
-	go func() {
-		if !send {
-			s.cfg.Mail.Enqueue(mail.Notice(email, mail.NoticeNoAccount, mail.NoticeData{Time: now}))
-			return
-		}
-		s.cfg.Mail.Enqueue(mail.SignIn(mail.SignInData{
+	// Both messages are drafts of about the same size, sealed alike and
+	// rendered later by a worker: their cost does not tell known from
+	// unknown addresses.
+	d := mail.Notice(email, mail.NoticeNoAccount, mail.NoticeData{Time: now})
+	if send {
+		d = mail.SignIn(mail.SignInData{
 			To:               email,
 			Link:             s.cfg.PublicURL + "/auth/link#t=" + token,
 			Code:             code,
 			ExpiresInMinutes: int(s.cfg.FlowTTL / time.Minute),
-		}))
-	}()
+		})
+	}
+	m, err := s.cfg.Mail.Prepare(d, f.ExpiresAt)
+	if err != nil {
+		return Started{}, fmt.Errorf("start email flow: %w", err)
+	}
+	if err := s.cfg.Store.CreateEmailFlow(ctx, f, m); err != nil {
+		return Started{}, fmt.Errorf("start email flow: %w", err)
+	}
+	s.cfg.Mail.Queued(1)
 	return Started{FlowID: f.ID, ExpiresIn: s.cfg.FlowTTL, Email: email}, nil
 }
 

@@ -10,18 +10,20 @@ import (
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/db"
 	"github.com/sesame-auth/sesame/db/dbtest"
+	"github.com/sesame-auth/sesame/internal/testkit"
 	"github.com/sesame-auth/sesame/internal/testsmtp"
 	"github.com/sesame-auth/sesame/magiclink"
 	"github.com/sesame-auth/sesame/mail"
 	"github.com/sesame-auth/sesame/signin"
 )
 
-// outbox is a hand-written Mailer that keeps what it is given.
+// outbox is a hand-written Sender behind a real mail.Queue: it keeps what
+// the queue's workers send.
 type outbox struct {
 	sent chan mail.Message
 }
 
-func (o *outbox) Enqueue(m mail.Message) bool { o.sent <- m; return true }
+func (o *outbox) Send(_ context.Context, m mail.Message) error { o.sent <- m; return nil }
 
 func (o *outbox) next(t *testing.T) mail.Message {
 	t.Helper()
@@ -34,21 +36,26 @@ func (o *outbox) next(t *testing.T) mail.Message {
 	return mail.Message{}
 }
 
-func newService(t *testing.T, signupOpen bool) (*magiclink.Service, *outbox, *time.Time) {
-	s, box, now, _ := newServiceDB(t, signupOpen)
-	return s, box, now
+func newService(t *testing.T, signupOpen bool) (*magiclink.Service, *outbox, *testkit.Clock) {
+	s, box, clock, _ := newServiceDB(t, signupOpen)
+	return s, box, clock
 }
 
-func newServiceDB(t *testing.T, signupOpen bool) (*magiclink.Service, *outbox, *time.Time, *db.DB) {
+func newServiceDB(t *testing.T, signupOpen bool) (*magiclink.Service, *outbox, *testkit.Clock, *db.DB) {
 	t.Helper()
-	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	clock := testkit.NewClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 	box := &outbox{sent: make(chan mail.Message, 10)}
-	d := dbtest.SQLite(t)
+	store := dbtest.SQLite(t)
+	queue, err := mail.NewQueue(mail.QueueConfig{Store: store, Sender: box, Key: bytes.Repeat([]byte{8}, 32), Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = queue.Close(context.Background()) })
 	s := magiclink.New(magiclink.Config{
-		Store: d, Mail: box, CodeKey: bytes.Repeat([]byte{7}, 32),
-		PublicURL: "https://id.example.com", SignupOpen: signupOpen, Now: func() time.Time { return now },
+		Store: store, Mail: queue, CodeKey: bytes.Repeat([]byte{7}, 32),
+		PublicURL: "https://id.example.com", SignupOpen: signupOpen, Now: clock.Now,
 	})
-	return s, box, &now, d
+	return s, box, clock, store
 }
 
 // spend runs a proof's writes as signin.Complete would, in one
@@ -104,7 +111,7 @@ func TestLinkBuiltFromPublicURL(t *testing.T) {
 
 func TestVerifyCodeErrors(t *testing.T) {
 	ctx := context.Background()
-	s, box, now, d := newServiceDB(t, true)
+	s, box, clock, d := newServiceDB(t, true)
 	started, err := s.Start(ctx, "bob@example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -130,10 +137,10 @@ func TestVerifyCodeErrors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second verify before the spend: %v", err)
 	}
-	if err := spend(d, res, *now); err != nil {
+	if err := spend(d, res, clock.Now()); err != nil {
 		t.Fatalf("first spend: %v", err)
 	}
-	if err := spend(d, again, *now); sesame.ErrorCode(err) != sesame.EUsed {
+	if err := spend(d, again, clock.Now()); sesame.ErrorCode(err) != sesame.EUsed {
 		t.Errorf("second spend: %v; want used", err)
 	}
 	if _, err := s.VerifyCode(ctx, started.FlowID, code); sesame.ErrorCode(err) != sesame.EUsed {
@@ -141,7 +148,7 @@ func TestVerifyCodeErrors(t *testing.T) {
 	}
 	started, _ = s.Start(ctx, "bob@example.com")
 	box.next(t)
-	*now = now.Add(16 * time.Minute)
+	clock.Advance(16 * time.Minute)
 	if _, err := s.VerifyCode(ctx, started.FlowID, "123456"); sesame.ErrorCode(err) != sesame.EExpired {
 		t.Errorf("after 16 minutes: %v; want expired", err)
 	}

@@ -46,7 +46,7 @@ func TestOutboxKeepsNewestFifty(t *testing.T) {
 func TestOutboxLogsNoBody(t *testing.T) {
 	log, buf := bufferLogger()
 	o := NewOutbox(log)
-	m := SignIn(SignInData{To: "lee@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15})
+	m := mustRender(t, SignIn(SignInData{To: "lee@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15}))
 	if err := o.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}

@@ -2,166 +2,410 @@ package mail
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sesame-auth/sesame"
 )
 
-// QueueAttempts is how many times the Queue tries to send one message: once,
-// then up to three retries.
-const QueueAttempts = 4
+// Store is the durable outbox the Queue sends from; db.DB implements it.
+// Every method is one statement, so a crash leaves no half-done row.
+type Store interface {
+	// QueueMail stores a message prepared by Prepare.
+	QueueMail(ctx context.Context, m sesame.QueuedMail) error
+	// ClaimMail leases up to limit queued messages that are due at now and
+	// not leased by another worker, until leaseUntil, counting an attempt
+	// on each. Two workers never claim one message at the same time.
+	ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]sesame.QueuedMail, error)
+	// RetryMail frees a claimed message for another try at next.
+	RetryMail(ctx context.Context, id string, next time.Time) error
+	// FinishMail records that a message was sent or given up (status), and
+	// wipes its payload.
+	FinishMail(ctx context.Context, id, status string, now time.Time) error
+	// ExpireMail gives up every queued message past its expiry and reports
+	// how many.
+	ExpireMail(ctx context.Context, now time.Time) (int64, error)
+}
 
-// Queue sends mail off the request path, so an endpoint answers in the same
-// time whether or not it sent a message (SECURITY rule 35). A fixed set of
-// workers takes messages from a bounded buffer and retries failed sends with
-// a short backoff. Its methods are safe for concurrent use.
+// Defaults of QueueConfig.
+const (
+	DefaultWorkers      = 4
+	DefaultPoll         = time.Second
+	DefaultFirstBackoff = 2 * time.Second
+	DefaultMaxBackoff   = 5 * time.Minute
+	// DefaultNoticeTTL is how long a notice is worth sending.
+	DefaultNoticeTTL = 24 * time.Hour
+	// RelayWarnAfter is how long sends must have been failing before the
+	// queue warns, once per such period, that the relay is down.
+	RelayWarnAfter = time.Minute
+)
+
+// QueueConfig configures a Queue. Store, Sender and Key are required.
+type QueueConfig struct {
+	Store  Store
+	Sender Sender
+	// Key seals drafts at rest (sesame.PurposeMailSeal).
+	Key []byte
+	// Domain is the right-hand side of Message-IDs: the From address's.
+	Domain string
+	Log    *slog.Logger
+	Now    func() time.Time
+	// Workers is how many messages one instance sends at once.
+	Workers int
+	// Poll is how often the outbox is read for due messages besides the
+	// wake-ups of messages queued here; messages queued by another
+	// instance, and retries, wait for it.
+	Poll time.Duration
+	// FirstBackoff is the wait before the first retry; each later one
+	// doubles, up to MaxBackoff, with ±20 % jitter.
+	FirstBackoff, MaxBackoff time.Duration
+	// Lease is how long a claimed message is kept from other workers. It
+	// exceeds the longest send; a worker that dies mid-send leaves the
+	// message to be sent again (at-least-once) when it runs out.
+	Lease time.Duration
+	// NoticeTTL is how long a message queued with Enqueue is tried.
+	NoticeTTL time.Duration
+}
+
+// Queue is the durable mail outbox. Requests store drafts (Prepare inside
+// their own transaction, or Enqueue); workers render and send them with
+// retries and exponential backoff until they are sent or of no more use.
+// Any instance on the database sends any message; a message is sent once
+// in the normal case and at least once after a crash, always with the same
+// Message-ID. Its methods are safe for concurrent use.
 //
-// Log lines name the recipient and subject, never the body.
+// Log lines name the recipient, subject and id, never the body.
 type Queue struct {
-	sender  Sender
-	log     *slog.Logger
-	backoff func(retry int) time.Duration
+	cfg  QueueConfig
+	seal sealer
 
-	jobs chan Message
-	ctx  context.Context // canceled when Close gives up waiting
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	wake chan struct{}
+	stop context.CancelFunc // ends the claim loop
+	// sendCtx bounds the sends in flight; canceled when Close gives up.
+	sendCtx    context.Context
+	cancelSend context.CancelFunc
+	done       chan struct{} // closed when the loop has returned
 
-	mu     sync.RWMutex // guards closed against a send on the closed jobs channel
-	closed bool
+	queued, sent, retried, expired, failed atomic.Uint64
 
-	sent, failed, dropped atomic.Uint64
+	mu           sync.Mutex // guards the relay state below
+	failingSince time.Time  // first failure since the last success
+	warnedAt     time.Time
 }
 
-// QueueStats counts what a Queue did, for metrics.
+// QueueStats counts what this instance's Queue did, for metrics.
 type QueueStats struct {
-	Sent    uint64 // delivered to the Sender
-	Failed  uint64 // given up after QueueAttempts tries, or abandoned by Close
-	Dropped uint64 // refused by Enqueue: queue full or closed
-	Queued  int    // waiting in the buffer now
+	Queued  uint64 // drafts stored (Enqueue, or Prepare and then Queued)
+	Sent    uint64 // accepted by the relay
+	Retried uint64 // failed tries that will be tried again
+	Expired uint64 // given up: no longer of use
+	Failed  uint64 // given up: could not be rendered (a bug)
 }
 
-// NewQueue starts workers goroutines (at least 1) that send through s
-// messages waiting in a buffer of capacity (at least 1). Call Close to stop
-// them. A nil log discards.
-func NewQueue(s Sender, log *slog.Logger, workers, capacity int) *Queue {
-	return newQueue(s, log, workers, capacity, func(retry int) time.Duration {
-		return time.Duration(retry) * 500 * time.Millisecond // 0.5 s, 1 s, 1.5 s
-	})
-}
-
-func newQueue(s Sender, log *slog.Logger, workers, capacity int, backoff func(int) time.Duration) *Queue {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// NewQueue starts the workers. Call Close to stop them.
+func NewQueue(cfg QueueConfig) (*Queue, error) {
+	if cfg.Store == nil || cfg.Sender == nil {
+		return nil, errors.New("mail: a queue needs a Store and a Sender")
 	}
-	workers = max(workers, 1)
-	capacity = max(capacity, 1)
-	ctx, stop := context.WithCancel(context.Background())
+	seal, err := newSealer(cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Domain == "" {
+		cfg.Domain = "localhost"
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	cfg.Poll = cmp(cfg.Poll, DefaultPoll)
+	cfg.FirstBackoff = cmp(cfg.FirstBackoff, DefaultFirstBackoff)
+	cfg.MaxBackoff = cmp(cfg.MaxBackoff, DefaultMaxBackoff)
+	cfg.Lease = cmp(cfg.Lease, 2*SMTPTimeout+10*time.Second)
+	cfg.NoticeTTL = cmp(cfg.NoticeTTL, DefaultNoticeTTL)
+
+	loopCtx, stop := context.WithCancel(context.Background())
+	sendCtx, cancelSend := context.WithCancel(context.Background())
 	q := &Queue{
-		sender:  s,
-		log:     log,
-		backoff: backoff,
-		jobs:    make(chan Message, capacity),
-		ctx:     ctx,
-		stop:    stop,
+		cfg: cfg, seal: seal,
+		wake: make(chan struct{}, 1),
+		stop: stop, sendCtx: sendCtx, cancelSend: cancelSend,
+		done: make(chan struct{}),
 	}
-	q.wg.Add(workers)
-	for range workers {
-		go q.work()
-	}
-	return q
+	go q.loop(loopCtx)
+	return q, nil
 }
 
-// Enqueue hands m to the workers and reports whether it was accepted. It
-// never blocks: when the buffer is full, or the queue closed, it logs an
-// error and returns false.
-func (q *Queue) Enqueue(m Message) bool {
-	q.mu.RLock()
-	defer q.mu.RUnlock()
-	if q.closed {
-		q.dropped.Add(1)
-		q.log.Error("mail not sent: queue closed", "to", m.To, "subject", m.Subject)
-		return false
+// cmp returns v, or def when v is not positive.
+func cmp(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
 	}
+	return v
+}
+
+// Prepare seals d for the outbox, to be stored by the caller in the same
+// transaction as what it announces, then announced with Queued. It is tried
+// until expires. It costs the same for every draft of similar size, and
+// renders nothing (SECURITY rule 35).
+func (q *Queue) Prepare(d Draft, expires time.Time) (sesame.QueuedMail, error) {
+	plain, err := d.encode()
+	if err != nil {
+		return sesame.QueuedMail{}, err
+	}
+	now := q.cfg.Now()
+	id := sesame.NewID()
+	return sesame.QueuedMail{
+		ID:        id,
+		Recipient: d.to,
+		Payload:   q.seal.seal(id, plain),
+		CreatedAt: now,
+		NextAt:    now,
+		ExpiresAt: expires,
+	}, nil
+}
+
+// Queued counts n prepared messages that were committed and wakes a worker
+// to send them now.
+func (q *Queue) Queued(n int) {
+	q.queued.Add(uint64(n))
 	select {
-	case q.jobs <- m:
-		return true
-	default:
-		q.dropped.Add(1)
-		q.log.Error("mail not sent: queue full", "to", m.To, "subject", m.Subject, "capacity", cap(q.jobs))
-		return false
+	case q.wake <- struct{}{}:
+	default: // a wake-up is already pending
 	}
 }
 
-// Close stops accepting messages and waits until the workers have sent
-// those already queued. If ctx ends first, it cancels the sends in progress,
-// abandons the rest, and returns ctx's error without waiting further.
+// Enqueue stores d for NoticeTTL in a statement of its own (for notices,
+// which no transaction of theirs announces) and reports whether it was
+// stored. A failure is logged.
+func (q *Queue) Enqueue(d Draft) bool {
+	m, err := q.Prepare(d, q.cfg.Now().Add(q.cfg.NoticeTTL))
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = q.cfg.Store.QueueMail(ctx, m)
+		cancel()
+	}
+	if err != nil {
+		q.cfg.Log.Error("mail not queued", "to", d.to, "template", d.template, "err", err)
+		return false
+	}
+	q.Queued(1)
+	return true
+}
+
+// Stats returns this instance's counters.
+func (q *Queue) Stats() QueueStats {
+	return QueueStats{
+		Queued:  q.queued.Load(),
+		Sent:    q.sent.Load(),
+		Retried: q.retried.Load(),
+		Expired: q.expired.Load(),
+		Failed:  q.failed.Load(),
+	}
+}
+
+// Close stops claiming messages and waits for the sends in flight. If ctx
+// ends first it cancels them and returns ctx's error; their messages stay
+// in the outbox and are sent again once their lease ends.
 func (q *Queue) Close(ctx context.Context) error {
-	q.mu.Lock()
-	if !q.closed {
-		q.closed = true
-		close(q.jobs)
-	}
-	q.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() {
-		q.wg.Wait()
-		close(done)
-	}()
+	q.stop()
 	select {
-	case <-done:
+	case <-q.done:
+		q.cancelSend()
 		return nil
 	case <-ctx.Done():
-		q.stop()
+		q.cancelSend()
+		<-q.done
 		return ctx.Err()
 	}
 }
 
-// Stats returns the queue's counters.
-func (q *Queue) Stats() QueueStats {
-	return QueueStats{
-		Sent:    q.sent.Load(),
-		Failed:  q.failed.Load(),
-		Dropped: q.dropped.Load(),
-		Queued:  len(q.jobs),
+// loop claims and sends due messages until ctx ends: at once when woken,
+// else every Poll; after a full batch, straight away again.
+func (q *Queue) loop(ctx context.Context) {
+	defer close(q.done)
+	poll := time.NewTicker(q.cfg.Poll)
+	defer poll.Stop()
+	var lastExpire time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		case <-poll.C:
+		}
+		if now := q.cfg.Now(); now.Sub(lastExpire) >= expireEvery || now.Before(lastExpire) {
+			lastExpire = now
+			q.expireStale(ctx, now)
+		}
+		for full := true; full && ctx.Err() == nil; {
+			full = q.round(ctx) == q.cfg.Workers
+		}
 	}
 }
 
-func (q *Queue) work() {
-	defer q.wg.Done()
-	for m := range q.jobs {
-		q.deliver(m)
+// expireEvery is how often the loop gives up messages that expired while
+// waiting for a retry, or while no instance was running.
+const expireEvery = 10 * time.Second
+
+// expireStale gives up messages that passed their expiry while waiting.
+func (q *Queue) expireStale(ctx context.Context, now time.Time) {
+	n, err := q.cfg.Store.ExpireMail(ctx, now)
+	if err != nil {
+		q.cfg.Log.Debug("mail outbox: expiring stale messages failed", "err", err)
+		return
+	}
+	if n > 0 {
+		q.expired.Add(uint64(n))
+		q.cfg.Log.Error("mail not sent: giving up on messages that expired in the outbox", "messages", n)
 	}
 }
 
-// deliver tries to send m up to QueueAttempts times.
-func (q *Queue) deliver(m Message) {
-	var err error
-	for try := range QueueAttempts {
-		if try > 0 {
-			t := time.NewTimer(q.backoff(try))
-			select {
-			case <-t.C:
-			case <-q.ctx.Done():
-				t.Stop()
-			}
+// round claims up to Workers due messages, sends them concurrently and
+// returns how many it claimed.
+func (q *Queue) round(ctx context.Context) int {
+	now := q.cfg.Now()
+	batch, err := q.cfg.Store.ClaimMail(ctx, now, now.Add(q.cfg.Lease), q.cfg.Workers)
+	if err != nil {
+		if ctx.Err() == nil {
+			q.cfg.Log.Warn("mail outbox: cannot claim messages", "err", err)
 		}
-		if q.ctx.Err() != nil {
-			q.failed.Add(1)
-			q.log.Error("mail not sent: queue closed before delivery", "to", m.To, "subject", m.Subject)
-			return
-		}
-		ctx, cancel := context.WithTimeout(q.ctx, 2*SMTPTimeout)
-		err = q.sender.Send(ctx, m)
-		cancel()
-		if err == nil {
-			q.sent.Add(1)
-			return
-		}
-		q.log.Warn("mail send failed", "to", m.To, "subject", m.Subject, "attempt", try+1, "err", err)
+		return 0
 	}
-	q.failed.Add(1)
-	q.log.Error("mail not sent: giving up", "to", m.To, "subject", m.Subject, "attempts", QueueAttempts, "err", err)
+	var wg sync.WaitGroup
+	for _, m := range batch {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q.deliver(m)
+		}()
+	}
+	wg.Wait()
+	return len(batch)
+}
+
+// deliver opens, renders and sends one claimed message, then records what
+// happened. A panic anywhere in it is logged with its stack and the message
+// retried: one bad message never ends the process.
+func (q *Queue) deliver(m sesame.QueuedMail) {
+	defer func() {
+		if r := recover(); r != nil {
+			q.cfg.Log.Error("mail worker panicked", "id", m.ID, "to", m.Recipient, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			q.retry(m, errors.New("panic"))
+		}
+	}()
+	msg, err := q.render(m)
+	if err != nil {
+		q.failed.Add(1)
+		q.cfg.Log.Error("mail not sent: cannot render it", "id", m.ID, "to", m.Recipient, "err", err)
+		q.finish(m, sesame.MailFailed)
+		return
+	}
+	ctx, cancel := context.WithTimeout(q.sendCtx, 2*SMTPTimeout)
+	err = q.cfg.Sender.Send(ctx, msg)
+	cancel()
+	if err != nil {
+		q.cfg.Log.Warn("mail send failed", "id", m.ID, "to", m.Recipient, "subject", msg.Subject, "attempt", m.Attempts, "err", err)
+		q.relayFailed()
+		q.retry(m, err)
+		return
+	}
+	q.relayOK()
+	q.sent.Add(1)
+	q.finish(m, sesame.MailSent)
+}
+
+func (q *Queue) render(m sesame.QueuedMail) (Message, error) {
+	plain, err := q.seal.open(m.ID, m.Payload)
+	if err != nil {
+		return Message{}, err
+	}
+	d, err := decodeDraft(plain)
+	if err != nil {
+		return Message{}, err
+	}
+	msg, err := d.Render()
+	if err != nil {
+		return Message{}, err
+	}
+	msg.ID = m.ID + "@" + q.cfg.Domain
+	return msg, nil
+}
+
+// retry schedules m's next try after an exponential backoff, or gives it
+// up when that would come after its expiry.
+func (q *Queue) retry(m sesame.QueuedMail, cause error) {
+	now := q.cfg.Now()
+	next := now.Add(q.backoff(m.Attempts))
+	if !next.Before(m.ExpiresAt) {
+		q.expired.Add(1)
+		q.cfg.Log.Error("mail not sent: giving up, the message has expired", "id", m.ID, "to", m.Recipient, "attempts", m.Attempts, "err", cause)
+		q.finish(m, sesame.MailExpired)
+		return
+	}
+	q.retried.Add(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := q.cfg.Store.RetryMail(ctx, m.ID, next); err != nil {
+		// The lease runs out and the message is tried again anyway.
+		q.cfg.Log.Warn("mail outbox: cannot schedule a retry", "id", m.ID, "err", err)
+	}
+}
+
+// backoff is the wait after the attempt-th failed try: FirstBackoff
+// doubled for each earlier try, at most MaxBackoff, ±20 %.
+func (q *Queue) backoff(attempt int) time.Duration {
+	d := q.cfg.FirstBackoff
+	for i := 1; i < attempt && d < q.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, q.cfg.MaxBackoff)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+func (q *Queue) finish(m sesame.QueuedMail, status string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := q.cfg.Store.FinishMail(ctx, m.ID, status, q.cfg.Now()); err != nil {
+		// For a sent message: it is sent again when its lease ends, with
+		// the same Message-ID (at-least-once).
+		q.cfg.Log.Warn("mail outbox: cannot record the outcome", "id", m.ID, "status", status, "err", err)
+	}
+}
+
+// relayFailed notes a failed send and warns, at most once per
+// RelayWarnAfter, while sends have been failing for longer than that.
+func (q *Queue) relayFailed() {
+	now := q.cfg.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.failingSince.IsZero() {
+		q.failingSince = now
+		return
+	}
+	if now.Sub(q.failingSince) > RelayWarnAfter && now.Sub(q.warnedAt) > RelayWarnAfter {
+		q.warnedAt = now
+		q.cfg.Log.Warn("mail relay failing: no message sent since the first failure; mail waits in the outbox",
+			"failing_since", q.failingSince.UTC().Format(time.RFC3339), "failing_for", now.Sub(q.failingSince).Round(time.Second).String())
+	}
+}
+
+func (q *Queue) relayOK() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.failingSince.IsZero() && !q.warnedAt.IsZero() {
+		q.cfg.Log.Info("mail relay accepts messages again", "failed_for", q.cfg.Now().Sub(q.failingSince).Round(time.Second).String())
+	}
+	q.failingSince, q.warnedAt = time.Time{}, time.Time{}
 }

@@ -108,6 +108,9 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: To: %w", err)
 	}
 	msg.Subject(m.Subject)
+	if m.ID != "" {
+		msg.SetMessageIDWithValue(m.ID)
+	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)

@@ -60,7 +60,7 @@ func TestSMTPSendsThroughServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := SignIn(SignInData{To: "dana@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15})
+			want := mustRender(t, SignIn(SignInData{To: "dana@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15}))
 			want.Subject = "Café: sign in to Sesame"
 			if err := s.Send(context.Background(), want); err != nil {
 				t.Fatalf("Send: %v", err)

@@ -44,29 +44,30 @@ func mustParseTemplates() map[string]messageTemplate {
 	return out
 }
 
-// render executes the message called name on data. Execution fails only on
-// a bug in a template (every one is rendered by the tests), so it panics.
-func render(name, to string, data any) Message {
+// render executes the message called name on data. It fails only on a bug
+// in a template or a draft decoded from a newer version; the caller (a
+// queue worker) logs the error and gives the message up.
+func render(name, to string, data any) (Message, error) {
 	t, ok := templates[name]
 	if !ok {
-		panic(fmt.Sprintf("mail: no template %q", name))
+		return Message{}, fmt.Errorf("mail: no template %q", name)
 	}
 	var subject, text, html bytes.Buffer
 	if err := t.text.ExecuteTemplate(&subject, "subject", data); err != nil {
-		panic(fmt.Sprintf("mail: render %s subject: %v", name, err))
+		return Message{}, fmt.Errorf("mail: render %s subject: %w", name, err)
 	}
 	if err := t.text.ExecuteTemplate(&text, name+".txt", data); err != nil {
-		panic(fmt.Sprintf("mail: render %s text: %v", name, err))
+		return Message{}, fmt.Errorf("mail: render %s text: %w", name, err)
 	}
 	if err := t.html.ExecuteTemplate(&html, "layout.html", data); err != nil {
-		panic(fmt.Sprintf("mail: render %s html: %v", name, err))
+		return Message{}, fmt.Errorf("mail: render %s html: %w", name, err)
 	}
 	return Message{
 		To:      to,
 		Subject: strings.Join(strings.Fields(subject.String()), " "),
 		Text:    tidy(text.String()),
 		HTML:    tidy(html.String()),
-	}
+	}, nil
 }
 
 // tidy drops the blank lines that conditional template blocks leave: no
@@ -101,18 +102,21 @@ type SignInData struct {
 	IsNewAccount bool
 }
 
-// SignIn renders the email that carries a sign-in link and code.
-func SignIn(data SignInData) Message {
-	return render("signin", data.To, data)
+// SignIn is the email that carries a sign-in link and code.
+func SignIn(data SignInData) Draft {
+	return Draft{template: "signin", to: data.To, data: data}
 }
 
-// MFACode renders the email that carries the second-factor code sent after a
+// mfaCodeData fills the second-factor code email.
+type mfaCodeData struct {
+	Code             string
+	ExpiresInMinutes int
+}
+
+// MFACode is the email that carries the second-factor code sent after a
 // correct password.
-func MFACode(to, code string, minutes int) Message {
-	return render("mfacode", to, struct {
-		Code             string
-		ExpiresInMinutes int
-	}{code, minutes})
+func MFACode(to, code string, minutes int) Draft {
+	return Draft{template: "mfacode", to: to, data: mfaCodeData{code, minutes}}
 }
 
 // NoticeKind names a security notice sent to a user (SECURITY rule 40).
@@ -154,9 +158,9 @@ type noticeView struct {
 	PasskeyName, Device, IP, When, AccountURL string
 }
 
-// Notice renders a security notice of the given kind. It panics on a kind
-// not declared above, a programming error.
-func Notice(to string, kind NoticeKind, d NoticeData) Message {
+// Notice is a security notice of the given kind. A kind not declared above
+// fails when the draft is rendered.
+func Notice(to string, kind NoticeKind, d NoticeData) Draft {
 	v := noticeView{
 		PasskeyName: clean(d.PasskeyName, 64),
 		Device:      clean(d.Device, 100),
@@ -166,7 +170,7 @@ func Notice(to string, kind NoticeKind, d NoticeData) Message {
 	if !d.Time.IsZero() {
 		v.When = d.Time.UTC().Format("Mon, 2 Jan 2006 15:04 UTC")
 	}
-	return render("notice_"+string(kind), to, v)
+	return Draft{template: "notice_" + string(kind), to: to, data: v}
 }
 
 // clean turns control characters (line breaks included) into spaces and

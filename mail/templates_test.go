@@ -25,7 +25,7 @@ func TestSignInCarriesLinkAndCode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := SignIn(SignInData{To: "alice@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15, IsNewAccount: tt.newAccount})
+			m := mustRender(t, SignIn(SignInData{To: "alice@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15, IsNewAccount: tt.newAccount}))
 			if m.To != "alice@example.com" || m.Subject != tt.wantSubject {
 				t.Errorf("SignIn() To, Subject = %q, %q; want %q, %q", m.To, m.Subject, "alice@example.com", tt.wantSubject)
 			}
@@ -50,7 +50,7 @@ func TestSignInCarriesLinkAndCode(t *testing.T) {
 }
 
 func TestMFACode(t *testing.T) {
-	m := MFACode("bob@example.com", testCode, 10)
+	m := mustRender(t, MFACode("bob@example.com", testCode, 10))
 	if m.To != "bob@example.com" || m.Subject != "Your Sesame verification code" {
 		t.Errorf("MFACode() To, Subject = %q, %q", m.To, m.Subject)
 	}
@@ -87,7 +87,7 @@ func TestNotices(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
-			m := Notice("carol@example.com", tt.kind, d)
+			m := mustRender(t, Notice("carol@example.com", tt.kind, d))
 			if m.To != "carol@example.com" || m.Subject != tt.subject {
 				t.Errorf("Notice(%s) To, Subject = %q, %q; want %q, %q", tt.kind, m.To, m.Subject, "carol@example.com", tt.subject)
 			}
@@ -103,7 +103,7 @@ func TestNotices(t *testing.T) {
 				}
 			}
 			// With no details, the message still reads cleanly.
-			bare := Notice("carol@example.com", tt.kind, NoticeData{})
+			bare := mustRender(t, Notice("carol@example.com", tt.kind, NoticeData{}))
 			if strings.Contains(bare.Text, "\n\n\n") || strings.Contains(bare.Text, "When:") {
 				t.Errorf("Notice(%s, no data).Text:\n%s", tt.kind, bare.Text)
 			}
@@ -111,20 +111,56 @@ func TestNotices(t *testing.T) {
 	}
 }
 
-func TestNoticeUnknownKindPanics(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("Notice(unknown kind) did not panic")
+func TestNoticeUnknownKindFailsToRender(t *testing.T) {
+	if _, err := Notice("a@example.com", NoticeKind("nope"), NoticeData{}).Render(); err == nil || !strings.Contains(err.Error(), "notice_nope") {
+		t.Errorf("Render(unknown kind) = %v; want an error naming it", err)
+	}
+}
+
+// TestDraftsSurviveStorage: every kind of draft, encoded for the outbox and
+// decoded, renders exactly as before.
+func TestDraftsSurviveStorage(t *testing.T) {
+	drafts := []Draft{
+		SignIn(SignInData{To: "a@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15, IsNewAccount: true}),
+		MFACode("a@example.com", testCode, 10),
+	}
+	for _, k := range noticeKinds {
+		drafts = append(drafts, Notice("a@example.com", k, NoticeData{PasskeyName: "Key", Device: "Firefox", IP: "192.0.2.1", Time: time.Unix(1e9, 0), AccountURL: "https://s.example/account"}))
+	}
+	for _, d := range drafts {
+		b, err := d.encode()
+		if err != nil {
+			t.Fatal(err)
 		}
-	}()
-	Notice("a@example.com", NoticeKind("nope"), NoticeData{})
+		back, err := decodeDraft(b)
+		if err != nil {
+			t.Fatalf("%s: %v", d.template, err)
+		}
+		if want, got := mustRender(t, d), mustRender(t, back); want != got {
+			t.Errorf("%s: rendered %+v after storage; want %+v", d.template, got, want)
+		}
+	}
+	for _, bad := range []string{`{`, `{"template":"nope","to":"a@example.com","data":{}}`, `{"template":"signin","data":"x"}`} {
+		if _, err := decodeDraft([]byte(bad)); err == nil {
+			t.Errorf("decodeDraft(%s) succeeded", bad)
+		}
+	}
+}
+
+func mustRender(t testing.TB, d Draft) Message {
+	t.Helper()
+	m, err := d.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func TestTemplatesEscapeHTML(t *testing.T) {
 	const evil = `<img src=x onerror="alert(1)">`
 	tests := []struct {
 		name string
-		m    Message
+		m    Draft
 	}{
 		{"passkey name", Notice("a@example.com", NoticePasskeyAdded, NoticeData{PasskeyName: evil})},
 		{"device", Notice("a@example.com", NoticeNewDevice, NoticeData{Device: evil})},
@@ -133,23 +169,24 @@ func TestTemplatesEscapeHTML(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if strings.Contains(tt.m.HTML, "<img") || strings.Contains(tt.m.HTML, `onerror="`) {
-				t.Errorf("HTML holds the markup unescaped:\n%s", tt.m.HTML)
+			m := mustRender(t, tt.m)
+			if strings.Contains(m.HTML, "<img") || strings.Contains(m.HTML, `onerror="`) {
+				t.Errorf("HTML holds the markup unescaped:\n%s", m.HTML)
 			}
-			if !strings.Contains(tt.m.HTML, "&lt;img") {
-				t.Errorf("HTML lacks the escaped markup:\n%s", tt.m.HTML)
+			if !strings.Contains(m.HTML, "&lt;img") {
+				t.Errorf("HTML lacks the escaped markup:\n%s", m.HTML)
 			}
 		})
 	}
 
-	m := SignIn(SignInData{To: "a@example.com", Link: "javascript:alert(1)", Code: testCode, ExpiresInMinutes: 15})
+	m := mustRender(t, SignIn(SignInData{To: "a@example.com", Link: "javascript:alert(1)", Code: testCode, ExpiresInMinutes: 15}))
 	if strings.Contains(m.HTML, `href="javascript:`) {
 		t.Errorf("HTML links to a javascript: URL:\n%s", m.HTML)
 	}
 }
 
 func TestNoticeCleansUserText(t *testing.T) {
-	m := Notice("a@example.com", NoticePasskeyAdded, NoticeData{PasskeyName: "Key\r\nBcc: x\tLaptop" + strings.Repeat("z", 100)})
+	m := mustRender(t, Notice("a@example.com", NoticePasskeyAdded, NoticeData{PasskeyName: "Key\r\nBcc: x\tLaptop" + strings.Repeat("z", 100)}))
 	line := strings.SplitN(m.Text, "\n", 2)[0]
 	if !strings.HasPrefix(line, `A passkey named "Key  Bcc: x Laptop`) || !strings.Contains(line, "zzz…") {
 		t.Errorf("first line = %q; want the name on one line, cut short", line)
@@ -160,8 +197,8 @@ func TestSubjectsCarryNoSecret(t *testing.T) {
 	// Outbox and Queue log subjects, so a subject must never hold a code or
 	// link (SECURITY rule 39).
 	msgs := []Message{
-		SignIn(SignInData{To: "a@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15}),
-		MFACode("a@example.com", testCode, 5),
+		mustRender(t, SignIn(SignInData{To: "a@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15})),
+		mustRender(t, MFACode("a@example.com", testCode, 5)),
 	}
 	for _, m := range msgs {
 		if strings.Contains(m.Subject, testCode) || strings.Contains(m.Subject, "Zm9v") {

@@ -118,20 +118,26 @@ func (s *Service) SendCode(ctx context.Context, p Pending) (time.Duration, error
 	}
 	now, id, code := s.cfg.Now(), codeFlowID(p.JTI), magiclink.NewCode()
 	mac := magiclink.CodeMAC(s.cfg.CodeKey, id, code)
-	f, err := s.cfg.Store.ResendEmailFlow(ctx, id, mac, now, s.cfg.MaxSends)
+	// The store gives the mail its flow's expiry when it queues it with
+	// the code.
+	m, err := s.cfg.Mail.Prepare(mail.MFACode(u.Email, code, int(s.cfg.CodeTTL/time.Minute)), now.Add(s.cfg.CodeTTL))
+	if err != nil {
+		return 0, fmt.Errorf("send mfa code: %w", err)
+	}
+	f, err := s.cfg.Store.ResendEmailFlow(ctx, id, mac, now, s.cfg.MaxSends, m)
 	if errors.Is(err, sesame.ErrNotFound) {
-		f, err = s.createCodeFlow(ctx, id, mac, u, p, now)
+		f, err = s.createCodeFlow(ctx, id, mac, m, u, p, now)
 	}
 	if err != nil {
 		return 0, err
 	}
-	s.cfg.Mail.Enqueue(mail.MFACode(u.Email, code, int(s.cfg.CodeTTL/time.Minute)))
+	s.cfg.Mail.Queued(1)
 	return f.ExpiresAt.Sub(now), nil
 }
 
 // createCodeFlow creates p's code flow after a resend found none live, or
 // explains why there is one that cannot take another code.
-func (s *Service) createCodeFlow(ctx context.Context, id string, mac []byte, u sesame.User, p Pending, now time.Time) (sesame.EmailFlow, error) {
+func (s *Service) createCodeFlow(ctx context.Context, id string, mac []byte, m sesame.QueuedMail, u sesame.User, p Pending, now time.Time) (sesame.EmailFlow, error) {
 	f, err := s.cfg.Store.EmailFlow(ctx, id)
 	switch {
 	case err == nil && f.ConsumedAt != nil:
@@ -147,9 +153,9 @@ func (s *Service) createCodeFlow(ctx context.Context, id string, mac []byte, u s
 		ID: id, Purpose: sesame.FlowMFA, Email: u.Email, Subject: p.JTI,
 		CodeMAC: mac, Sends: 1, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL),
 	}
-	if err := s.cfg.Store.CreateEmailFlow(ctx, f); sesame.ErrorCode(err) == sesame.EConflict {
+	if err := s.cfg.Store.CreateEmailFlow(ctx, f, m); sesame.ErrorCode(err) == sesame.EConflict {
 		// A concurrent first send created it: count this one as a resend.
-		if f, err = s.cfg.Store.ResendEmailFlow(ctx, id, mac, now, s.cfg.MaxSends); err != nil {
+		if f, err = s.cfg.Store.ResendEmailFlow(ctx, id, mac, now, s.cfg.MaxSends, m); err != nil {
 			return f, fmt.Errorf("send mfa code: %w", err)
 		}
 		return f, nil

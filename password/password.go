@@ -42,18 +42,22 @@ type Store interface {
 	SCRAMLoginConsumed(ctx context.Context, id string) (bool, error)
 
 	// The second-factor code is an email flow of purpose sesame.FlowMFA.
-	CreateEmailFlow(ctx context.Context, f sesame.EmailFlow) error
+	CreateEmailFlow(ctx context.Context, f sesame.EmailFlow, mails ...sesame.QueuedMail) error
 	EmailFlow(ctx context.Context, id string) (sesame.EmailFlow, error)
-	ResendEmailFlow(ctx context.Context, id string, codeMAC []byte, now time.Time, maxSends int) (sesame.EmailFlow, error)
+	ResendEmailFlow(ctx context.Context, id string, codeMAC []byte, now time.Time, maxSends int, mails ...sesame.QueuedMail) (sesame.EmailFlow, error)
 	CountCodeAttempt(ctx context.Context, id string, now time.Time, maxAttempts int) (sesame.EmailFlow, error)
 	ConsumeEmailFlow(ctx context.Context, id string, now time.Time) error
 	UseMFAToken(ctx context.Context, jti, userID, reason string, now, expires time.Time) error
 	MFATokenUsed(ctx context.Context, jti string) (bool, error)
 }
 
-// Mailer queues a message for delivery off the request path.
+// Mailer is the durable outbox (mail.Queue). A code's mail is prepared,
+// then queued by the store in the transaction that stores the code, then
+// announced with Queued; notices are queued on their own with Enqueue.
 type Mailer interface {
-	Enqueue(m mail.Message) bool
+	Prepare(d mail.Draft, expires time.Time) (sesame.QueuedMail, error)
+	Queued(n int)
+	Enqueue(d mail.Draft) bool
 }
 
 // Credentials lists a user's passkeys, to offer one as the second factor;

@@ -26,16 +26,34 @@ import (
 	"github.com/sesame-auth/sesame/mail"
 )
 
-// outbox is a Mailer that keeps what it is given.
+// outbox is a Mailer that renders and keeps every draft it is given, at
+// once, so a test reads a code as soon as the call returns. (mail.Queue's
+// own tests cover the durable outbox; the server tests cover both
+// together.)
 type outbox struct {
 	mu   sync.Mutex
 	msgs []mail.Message
 }
 
-func (o *outbox) Enqueue(m mail.Message) bool {
+func (o *outbox) keep(d mail.Draft) {
+	m, err := d.Render()
+	if err != nil {
+		panic(err)
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.msgs = append(o.msgs, m)
+}
+
+func (o *outbox) Prepare(d mail.Draft, expires time.Time) (sesame.QueuedMail, error) {
+	o.keep(d)
+	return sesame.QueuedMail{ID: sesame.NewID(), Recipient: d.To(), Payload: []byte("sealed"), ExpiresAt: expires}, nil
+}
+
+func (o *outbox) Queued(int) {}
+
+func (o *outbox) Enqueue(d mail.Draft) bool {
+	o.keep(d)
 	return true
 }
 

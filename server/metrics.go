@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sesame-auth/sesame/mail"
 )
 
 // metrics are the server's Prometheus series, in a registry of its own
@@ -20,7 +22,8 @@ type metrics struct {
 }
 
 // newMetrics registers the HTTP series, the Go and process collectors,
-// and extra: the sign-in counter package signin keeps.
+// and extra: the sign-in counter package signin keeps and the mail
+// outbox's counters.
 func newMetrics(extra ...prometheus.Collector) *metrics {
 	reg := prometheus.NewRegistry()
 	m := &metrics{
@@ -37,6 +40,30 @@ func newMetrics(extra ...prometheus.Collector) *metrics {
 	reg.MustRegister(extra...)
 	m.handler = adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return m
+}
+
+// mailCounters are the mail outbox's counters for this instance, read
+// from the queue at each scrape.
+func mailCounters(stats func() mail.QueueStats) []prometheus.Collector {
+	if stats == nil {
+		return nil
+	}
+	counter := func(name, help string, v func(mail.QueueStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(v(stats())) })
+	}
+	return []prometheus.Collector{
+		counter("sesame_mail_queued_total", "Messages stored in the mail outbox by this instance.",
+			func(s mail.QueueStats) uint64 { return s.Queued }),
+		counter("sesame_mail_sent_total", "Messages this instance handed to the relay.",
+			func(s mail.QueueStats) uint64 { return s.Sent }),
+		counter("sesame_mail_retried_total", "Failed sends this instance will try again.",
+			func(s mail.QueueStats) uint64 { return s.Retried }),
+		counter("sesame_mail_expired_total", "Messages given up unsent because they were no longer of use.",
+			func(s mail.QueueStats) uint64 { return s.Expired }),
+		counter("sesame_mail_failed_total", "Messages given up because they could not be rendered (a bug).",
+			func(s mail.QueueStats) uint64 { return s.Failed }),
+	}
 }
 
 func (m *metrics) observe(method, route string, status int, d time.Duration) {

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"mime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -16,9 +17,13 @@ import (
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+// recoverPanics turns a panic in a handler into a 500 and logs it with its
+// stack, so one bad request never ends the process and the bug can be
+// found.
 func (s *Server) recoverPanics(c *fiber.Ctx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			s.cfg.Logger.Error("handler panicked", "route", routeOf(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()

@@ -33,9 +33,10 @@ type Users interface {
 	UserByID(ctx context.Context, id string) (sesame.User, error)
 }
 
-// Mailer queues a message for delivery off the request path.
+// Mailer queues a message in the durable outbox (mail.Queue), whose
+// workers render and send it off the request path.
 type Mailer interface {
-	Enqueue(m mail.Message) bool
+	Enqueue(d mail.Draft) bool
 }
 
 // Pinger reports whether the database answers, for /readyz.
@@ -68,6 +69,8 @@ type Config struct {
 	SignIn *signin.Service
 	// Notices queues the emails users get about their account's security.
 	Notices Mailer
+	// MailStats, when set, reads the mail outbox's counters for /metrics.
+	MailStats func() mail.QueueStats
 	// Outbox, when set, is served at /dev/outbox. Only a development setup
 	// (public URL on localhost, no SMTP) sets it.
 	Outbox *mail.Outbox
@@ -103,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:     cfg,
 		origin:  u.Scheme + "://" + u.Host,
 		secure:  u.Scheme == "https",
-		metrics: newMetrics(cfg.SignIn.Collector()),
+		metrics: newMetrics(append(mailCounters(cfg.MailStats), cfg.SignIn.Collector())...),
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "sesame",

@@ -124,9 +124,10 @@ func (a adapted[T]) SignInTx(ctx context.Context, fn func(Tx) error) error {
 	return a.s.SignInTx(ctx, func(tx T) error { return fn(tx) })
 }
 
-// Mailer queues a message for delivery off the request path.
+// Mailer queues a message in the durable outbox (mail.Queue), whose
+// workers render and send it off the request path.
 type Mailer interface {
-	Enqueue(m mail.Message) bool
+	Enqueue(d mail.Draft) bool
 }
 
 // ErrPossibleClone marks, inside a ceremony_failed error, an assertion

@@ -18,10 +18,10 @@ import (
 	"github.com/sesame-auth/sesame/token"
 )
 
-// mailbox is a hand-written Mailer that keeps what it is given.
-type mailbox struct{ sent []mail.Message }
+// mailbox is a hand-written Mailer that keeps the drafts it is given.
+type mailbox struct{ sent []mail.Draft }
 
-func (m *mailbox) Enqueue(msg mail.Message) bool { m.sent = append(m.sent, msg); return true }
+func (m *mailbox) Enqueue(d mail.Draft) bool { m.sent = append(m.sent, d); return true }
 
 var errInjected = errors.New("injected failure")
 
@@ -248,7 +248,7 @@ func TestNewDeviceNotice(t *testing.T) {
 			t.Errorf("sign-in %d from %s: new device %v, %v; want %v", i, tc.ua, res.NewDevice, err, tc.want)
 		}
 	}
-	if len(f.mail.sent) != 1 || f.mail.sent[0].To != f.user.Email {
+	if len(f.mail.sent) != 1 || f.mail.sent[0].To() != f.user.Email {
 		t.Errorf("notices = %+v; want one to alice", f.mail.sent)
 	}
 }

@@ -49,9 +49,10 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (sesame.User, error)
 }
 
-// Mailer queues a message for delivery off the request path.
+// Mailer queues a message in the durable outbox (mail.Queue), whose
+// workers render and send it off the request path.
 type Mailer interface {
-	Enqueue(m mail.Message) bool
+	Enqueue(d mail.Draft) bool
 }
 
 // User verification policies (SECURITY rule 3).

@@ -28,13 +28,17 @@ import (
 
 const origin = "http://localhost:8080"
 
-// mailbox is a Mailer that keeps what it is given.
+// mailbox is a Mailer that renders and keeps what it is given.
 type mailbox struct {
 	mu   sync.Mutex
 	msgs []mail.Message
 }
 
-func (m *mailbox) Enqueue(msg mail.Message) bool {
+func (m *mailbox) Enqueue(d mail.Draft) bool {
+	msg, err := d.Render()
+	if err != nil {
+		panic(err)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.msgs = append(m.msgs, msg)

@@ -40,6 +40,17 @@ func Postgres(t testing.TB) *db.DB {
 	return open(t, CreateSchema(t, base))
 }
 
+// PostgresURL returns the test server's URL, skipping the test when none
+// is set.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(PostgresEnv)
+	if base == "" {
+		t.Skipf("%s not set", PostgresEnv)
+	}
+	return base
+}
+
 // CreateSchema makes a fresh schema on the server at base, dropped when the
 // test ends, and returns a URL whose connections use it.
 func CreateSchema(t testing.TB, base string) string {

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	netmail "net/mail"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sesame-auth/sesame/audit"
@@ -81,6 +83,10 @@ type Options struct {
 	Now func() time.Time
 	// SweepEvery is how often expired rows are deleted; 0 means a minute.
 	SweepEvery time.Duration
+	// MailPoll, MailBackoff and MailLease shorten the mail outbox's
+	// polling, first retry (later ones wait up to four times as long) and
+	// lease, so fault tests run in seconds.
+	MailPoll, MailBackoff, MailLease time.Duration
 }
 
 // App is a running Sesame: the database, the services built on it and the
@@ -153,7 +159,20 @@ func (a *App) open(ctx context.Context, opts Options) error {
 			outbox = nil // never serve /dev/outbox beyond localhost
 		}
 	}
-	a.queue = mail.NewQueue(sender, log, 4, 1024)
+	if a.queue, err = mail.NewQueue(mail.QueueConfig{
+		Store:        a.DB,
+		Sender:       sender,
+		Key:          secret.Key(sesame.PurposeMailSeal),
+		Domain:       mailDomain(cfg),
+		Log:          log,
+		Now:          opts.Now,
+		Poll:         opts.MailPoll,
+		FirstBackoff: opts.MailBackoff,
+		MaxBackoff:   4 * opts.MailBackoff,
+		Lease:        opts.MailLease,
+	}); err != nil {
+		return err
+	}
 	limitScale, err := rateLimitScale(cfg.RateLimits)
 	if err != nil {
 		return err
@@ -229,8 +248,9 @@ func (a *App) open(ctx context.Context, opts Options) error {
 			Logger:    log,
 			Now:       opts.Now,
 		}),
-		Notices: a.queue,
-		Now:     opts.Now,
+		Notices:   a.queue,
+		MailStats: a.queue.Stats,
+		Now:       opts.Now,
 		// Client IPs for limits and audit come from ProxyHeader only on
 		// connections from a trusted proxy (docs/deploy.md).
 		ProxyHeader:    cfg.ProxyHeader,
@@ -296,6 +316,20 @@ func (a *App) Close() error {
 		err = errors.Join(err, a.DB.Close())
 	}
 	return err
+}
+
+// mailDomain is the right-hand side of Message-IDs: the From address's
+// domain, else the public URL's host.
+func mailDomain(cfg Config) string {
+	if a, err := netmail.ParseAddress(cfg.MailFrom); err == nil {
+		if at := strings.LastIndexByte(a.Address, '@'); at >= 0 {
+			return a.Address[at+1:]
+		}
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "localhost"
 }
 
 func rateLimitScale(v string) (int, error) {

@@ -48,6 +48,8 @@ type Message struct {
 	// AuthUser is the user name given with AUTH PLAIN, or "" if the client
 	// did not authenticate.
 	AuthUser string
+	// MessageID is the Message-ID header, angle brackets included.
+	MessageID string
 	// Raw is the message exactly as received in DATA.
 	Raw []byte
 }
@@ -59,10 +61,12 @@ type Server struct {
 	ln   net.Listener
 	done chan struct{} // closed when Serve returns
 
-	mu      sync.Mutex
-	msgs    []Message
-	next    map[string]int // per lower-cased recipient: how many messages Wait has taken
-	arrived chan struct{}  // closed and replaced whenever a message arrives
+	mu          sync.Mutex
+	refuseUntil time.Time // connections before this are closed at once
+	refused     int
+	msgs        []Message
+	next        map[string]int // per lower-cased recipient: how many messages Wait has taken
+	arrived     chan struct{}  // closed and replaced whenever a message arrives
 }
 
 // Start starts a server on 127.0.0.1 with a free port and closes it when the
@@ -92,7 +96,7 @@ func Start(t testing.TB) *Server {
 	s.srv = srv
 	go func() {
 		defer close(s.done)
-		_ = srv.Serve(ln) // returns smtp.ErrServerClosed after Close
+		_ = srv.Serve(&refusingListener{Listener: ln, s: s}) // returns smtp.ErrServerClosed after Close
 	}()
 	t.Cleanup(func() {
 		_ = srv.Close()
@@ -103,6 +107,49 @@ func Start(t testing.TB) *Server {
 		<-s.done
 	})
 	return s
+}
+
+// RefuseFor makes the server drop every connection for d from now, before
+// its greeting, as a relay that is down: clients get an error at once.
+func (s *Server) RefuseFor(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseUntil = time.Now().Add(d)
+}
+
+// Refused returns how many connections the server dropped.
+func (s *Server) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
+}
+
+// refusing reports whether a connection now is to be dropped, counting it.
+func (s *Server) refusing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Now().Before(s.refuseUntil) {
+		s.refused++
+		return true
+	}
+	return false
+}
+
+// refusingListener closes the connections that arrive while its server
+// refuses them, and hands the others on.
+type refusingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *refusingListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil || !l.s.refusing() {
+			return c, err
+		}
+		c.Close()
+	}
 }
 
 // Addr returns the host:port the server listens on.
@@ -231,6 +278,7 @@ func Parse(raw []byte) (Message, error) {
 	if err != nil {
 		return m, fmt.Errorf("read message: %w", err)
 	}
+	m.MessageID = msg.Header.Get("Message-ID")
 	var dec mime.WordDecoder
 	if m.Subject, err = dec.DecodeHeader(msg.Header.Get("Subject")); err != nil {
 		return m, fmt.Errorf("decode subject: %w", err)
