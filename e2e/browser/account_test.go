@@ -40,7 +40,7 @@ func TestPasswordWithEmailCode(t *testing.T) {
 	b.waitVisible("#step-password")
 	b.typeInto("#password", "wrong password")
 	b.click("#password-submit")
-	b.waitText("#error", "The email address or password is not right.")
+	b.waitText("#password-error", "That password is not right, or this address has no password.")
 	b.shot("password-wrong")
 
 	eval[any](b, `document.querySelector("#password").value = ""`)
@@ -118,6 +118,8 @@ func TestSignOutEverywhere(t *testing.T) {
 	desk.wait("one session", `document.querySelectorAll("#sessions li").length === 1`)
 	phone.open("/account")
 	phone.waitPage("/signin")
+	phone.waitText("#status", "You were signed out on this device: your session was ended from another device")
+	phone.shot("session-ended")
 
 	phone.signUp(email, false)
 	desk.click("#sign-out-all")
@@ -125,9 +127,11 @@ func TestSignOutEverywhere(t *testing.T) {
 	desk.shot("confirm-sign-out-everywhere")
 	desk.click("#confirm-yes")
 	desk.waitPage("/signin")
+	desk.waitText("#status", "You're signed out on every device.")
 	desk.shot("signed-out")
 	phone.open("/account")
 	phone.waitPage("/signin")
+	phone.waitText("#status", "You were signed out on this device")
 	if got := phone.pageText(); !strings.Contains(got, "Sign in to Sesame") {
 		t.Errorf("phone shows %q after sign-out everywhere", got)
 	}
@@ -157,8 +161,8 @@ func TestJapanese(t *testing.T) {
 
 	b.do("switch to English", chromedpSelect("#lang", "en"))
 	b.waitText("#account-heading", "Your account")
-	b.open("/signin")
-	b.waitText("h1", "Sign in to Sesame")
+	b.open("/signin") // signed in: the page says so, in the language chosen
+	b.waitText("#signedin-heading", "You're signed in")
 	if lang := eval[string](b, `document.documentElement.lang`); lang != "en" {
 		t.Errorf("<html lang> = %q after choosing English", lang)
 	}

@@ -31,7 +31,7 @@ func TestSignUpByEmailCode(t *testing.T) {
 		wrong = "111111"
 	}
 	b.typeInto("#code", wrong) // the sixth digit submits
-	b.waitText("#error", "That code is not right. Tries left: 4.")
+	b.waitText("#code-error", "That code is not right. Tries left: 4.")
 	b.shot("wrong-code")
 
 	b.paste("#code", code[:3]+" "+code[3:])
@@ -75,6 +75,6 @@ func TestMagicLink(t *testing.T) {
 	laptop.shot("account")
 
 	phone.typeInto("#code", code)
-	phone.waitText("#error", "already used")
+	phone.waitText("#code-error", "already used")
 	phone.shot("code-used")
 }

@@ -9,6 +9,7 @@ import { authed, request, signOut, setAccessToken, APIError, PageError } from "/
 import { $, busy, say, fail, clearMessages, strong, codeField, validCode, countdown } from "/static/ui.js";
 import * as passkeys from "/static/webauthn.js";
 import { scopeList } from "/static/scopes.js";
+import * as notes from "/static/notes.js";
 
 setup();
 
@@ -26,12 +27,18 @@ async function start() {
   try {
     await load();
   } catch (e) {
-    if (e.status === 401) { location.replace("/signin"); return; }
+    if (e.status === 401) {
+      // A session this browser held was ended elsewhere, or ran out: the
+      // sign-in page says so.
+      if (notes.sessionLost()) notes.leave("signedout.ended");
+      location.replace("/signin");
+      return;
+    }
     say(null);
     fail(e);
     return;
   }
-  say(null);
+  say(notes.take());
   draw();
   $("account").hidden = false;
 }
@@ -399,6 +406,7 @@ $("sign-out").addEventListener("click", () => busy($("sign-out"), async () => {
   clearMessages();
   try {
     await signOut();
+    notes.leave("signedin.signedOut");
     location.assign("/signin");
   } catch (e) {
     fail(e);
@@ -412,6 +420,8 @@ $("sign-out-all").addEventListener("click", async () => {
     try {
       await authed("POST", "/api/session/logout-all");
       setAccessToken(null);
+      notes.hadSession(false);
+      notes.leave("signedout.everywhere");
       location.assign("/signin");
     } catch (e) {
       fail(e);

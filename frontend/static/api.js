@@ -3,6 +3,7 @@
 // JavaScript never sees, spent through /api/session/refresh.
 
 import { t } from "/static/i18n.js";
+import { hadSession } from "/static/notes.js";
 
 let accessToken = null;
 let expiresAt = 0; // ms since the epoch
@@ -98,6 +99,7 @@ export async function request(method, path, body, { auth = false } = {}) {
   if (data && data.access_token) {
     setAccessToken(data.access_token, data.expires_in);
     if (data.user) user = data.user;
+    hadSession(true);
   }
   return data;
 }
@@ -133,5 +135,6 @@ export async function signOut() {
     await request("POST", "/api/session/logout");
   } finally {
     setAccessToken(null);
+    hadSession(false);
   }
 }

@@ -6,15 +6,17 @@ import { authed } from "/static/api.js";
 import { $, busy, fail, say, clearMessages, showStep } from "/static/ui.js";
 import * as passkeys from "/static/webauthn.js";
 import * as handover from "/static/handover.js";
+import { leave } from "/static/notes.js";
 
 const home = "/account";
 
 // onward leaves for what comes after the sign-in: the app this page signs
 // in to, the app a sign-in in another tab was for (the emailed link), or
-// the account page.
-function onward() {
+// the account page, where done (a text key) is said again.
+function onward(done = "signin.signedIn") {
   if (handover.active()) return handover.signedIn();
   const pending = handover.pendingForLink();
+  if (!pending) leave(done);
   return location.assign(pending ? handover.resumeURL(pending) : home);
 }
 const skipKey = (userID) => "sesame.passkeyOffer.skipped." + userID;
@@ -41,7 +43,7 @@ export async function afterEmailSignIn(session) {
     try {
       await passkeys.register("platform");
       say("offer.added");
-      onward();
+      onward("offer.added");
     } catch (e) {
       fail(e);
     }

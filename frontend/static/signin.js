@@ -1,16 +1,21 @@
 // signin.js: the sign-in (and sign-up) page. Steps: the email field, which
 // also offers passkeys in its autofill; then an emailed link and code, a
 // password followed by a second factor, or a security key; after a
-// sign-in by email, the offer of a passkey. On /signin?request=ID an app
-// asks for the sign-in: handover.js takes over at start and after it.
+// sign-in by email, the offer of a passkey; and, for someone already
+// signed in, who they are and where to go next. On /signin?request=ID an
+// app asks for the sign-in: handover.js takes over at start and after it.
+// Each step is an entry in the browser's history, and the code step
+// survives a reload (flowstate.js).
 
 import { setup, render } from "/static/i18n.js";
-import { request, APIError, PageError } from "/static/api.js";
-import { $, busy, isBusy, say, fail, clearMessages, showStep, strong, codeField, validCode, countdown } from "/static/ui.js";
+import { request, refresh, signOut, currentUser, APIError, PageError } from "/static/api.js";
+import { $, busy, isBusy, say, fail, clearMessages, showStep, strong, codeField, validCode, countdown, clock } from "/static/ui.js";
+import { fieldError, clearField, watch, note } from "/static/messages.js";
 import * as passkeys from "/static/webauthn.js";
 import { afterEmailSignIn } from "/static/offer.js";
 import * as handover from "/static/handover.js";
 import * as flow from "/static/flowstate.js";
+import * as notes from "/static/notes.js";
 
 setup();
 
@@ -24,24 +29,34 @@ let stopResend = null;
 
 function signedIn() {
   say("signin.signedIn");
-  if (handover.active()) handover.signedIn();
-  else location.assign(home);
+  if (handover.active()) { handover.signedIn(); return; }
+  notes.leave("signin.signedIn");
+  location.assign(home);
+}
+
+// clearAll takes away every message on the page.
+function clearAll() {
+  clearMessages();
+  for (const f of [$("email"), $("code"), $("password")]) clearField(f);
+  note("passkey-error", null);
+  note("code-resend-note", null);
 }
 
 // --- Step 1: the email address ------------------------------------------
 
 function looksLikeEmail(v) { return /^[^\s@]+@[^\s@]+$/.test(v.trim()); }
 
-// The ways that need an address appear once one is typed.
-function updateMethods() { $("methods").hidden = !looksLikeEmail($("email").value); }
-$("email").addEventListener("input", updateMethods);
-updateMethods();
+watch($("email"));
 
 function readEmail() {
   const v = $("email").value.trim();
-  if (!v || !$("email").checkValidity()) throw new PageError("err.email_invalid");
+  if (!v) throw new PageError("err.email_empty");
+  if (!looksLikeEmail(v) || !$("email").checkValidity()) throw new PageError("err.email_invalid");
   return v;
 }
+
+// emailFirst reports an address that is missing or wrong at its field.
+function emailFirst(e) { fieldError($("email"), e).focus(); }
 
 // showEmailStep shows the first step. The flow stays stored: Forward, or
 // Continue with the same address, comes back to its code.
@@ -75,7 +90,7 @@ function firstStep() {
 
 // Back and Forward move between the steps.
 flow.onMove((step) => {
-  clearMessages();
+  clearAll();
   if (step === "code") {
     const f = flow.load();
     if (f) { stopConditional().then(() => showCode(f)); return; }
@@ -85,6 +100,39 @@ flow.onMove((step) => {
   }
   showEmailStep();
 });
+
+// --- Already signed in -------------------------------------------------------
+
+// showSignedIn says who is signed in and offers the way on.
+async function showSignedIn() {
+  await stopConditional();
+  if (stopResend) stopResend();
+  flow.clear();
+  flow.replace("email");
+  clearAll();
+  const user = currentUser();
+  render($("signedin-as"), "signedin.as", { email: strong(user ? user.email : "") });
+  showStep("step-signedin");
+}
+
+$("signedin-continue").addEventListener("click", () => {
+  const pending = handover.pendingForLink();
+  location.assign(pending ? handover.resumeURL(pending) : home);
+});
+
+$("signedin-signout").addEventListener("click", () => busy($("signedin-signout"), async () => {
+  clearAll();
+  try {
+    await signOut();
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  showEmailStep();
+  say("signedin.signedOut");
+}));
+
+// --- Passkeys -----------------------------------------------------------------
 
 // Passkeys in the autofill: a conditional get() waits, unseen, until the
 // user picks a passkey in the email field's suggestions. It is aborted
@@ -112,7 +160,7 @@ async function startConditional() {
       // Only a passkey the user picked and the server refused is worth a
       // word; the rest (no passkey, aborted, a busy server before anything
       // was shown) leaves the page as it is.
-      if (!ac.signal.aborted && waiting && e instanceof APIError) fail(e);
+      if (!ac.signal.aborted && waiting && e instanceof APIError) note("passkey-error", e);
     }).finally(() => {
       if (conditional && conditional.ac === ac) conditional = null;
       if (!conditional) autofillState("off");
@@ -131,27 +179,29 @@ async function stopConditional() {
   autofillState("off");
 }
 
-async function passkeyButton(button, email) {
+async function passkeyButton(button, email, where) {
   if (isBusy(button)) return;
-  clearMessages();
+  clearAll();
   await stopConditional();
   const ok = await busy(button, async () => {
     try {
       await passkeys.signIn(email ? { email } : {});
       return true;
     } catch (e) {
-      fail(e);
+      where(e);
       return false;
     }
   }, "common.waitingPasskey");
   if (ok) signedIn(); else startConditional();
 }
 
-$("passkey-button").addEventListener("click", () => passkeyButton($("passkey-button")));
+$("passkey-button").addEventListener("click", () =>
+  passkeyButton($("passkey-button"), "", (e) => note("passkey-error", e)));
 
 $("use-key").addEventListener("click", () => {
-  try { email = readEmail(); } catch (e) { fail(e); $("email").focus(); return; }
-  passkeyButton($("use-key"), email);
+  clearAll();
+  try { email = readEmail(); } catch (e) { emailFirst(e); return; }
+  passkeyButton($("use-key"), email, (e) => note("passkey-error", e));
 });
 
 // --- Step 2a: link and code by email -----------------------------------
@@ -174,17 +224,26 @@ function showCode(f) {
   email = f.email;
   flowID = f.flowID;
   $("email").value = email;
-  updateMethods();
   render($("code-sent"), "code.sent", { email: strong(email) });
-  $("code").setAttribute("aria-describedby", "code-sent error");
+  $("code-resend").classList.add("secondary");
+  $("code-verify").classList.remove("secondary");
   showStep("step-code", "code");
   holdResend($("code-resend"), (f.resendAt - Date.now()) / 1000);
 }
 
+// sendLimited says that no more codes can be sent for a while (429): at
+// the field on the first step; on the code step, that the last code
+// still works.
+function sendLimit(e, first) {
+  const vars = { t: clock(e.retryAfter || 60) };
+  if (first) emailFirst({ key: "err.send_limit_first", vars });
+  else note("code-resend-note", { key: "code.sendLimit", vars });
+}
+
 $("email-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  clearMessages();
-  try { email = readEmail(); } catch (e) { fail(e); $("email").focus(); return; }
+  clearAll();
+  try { email = readEmail(); } catch (e) { emailFirst(e); return; }
   // The same address again (after Back) while its code still works: the
   // code step comes back, and no send is spent.
   const kept = flow.load();
@@ -198,7 +257,8 @@ $("email-form").addEventListener("submit", async (ev) => {
     try {
       await startEmail();
     } catch (e) {
-      fail(e);
+      if (e instanceof APIError && e.code === "rate_limited") sendLimit(e, true);
+      else emailFirst(e);
       return;
     }
     await stopConditional();
@@ -207,13 +267,43 @@ $("email-form").addEventListener("submit", async (ev) => {
   }, "common.sending");
 });
 
+watch($("code"));
 codeField($("code"), $("code-form"));
+
+// codeFailed says what happened to a code that did not sign in, and
+// points at the way on.
+async function codeFailed(e) {
+  const f = flow.load();
+  if (e instanceof APIError && e.code === "invalid_code" && e.problem.attempts_left > 0) {
+    fieldError($("code"), { key: "err.invalid_code_left", vars: { n: e.problem.attempts_left } }).select();
+    return;
+  }
+  if (e instanceof APIError && e.code === "used") {
+    // Used: maybe by its link, in another tab of this browser.
+    try {
+      await refresh();
+      await showSignedIn();
+      return;
+    } catch { /* not signed in here */ }
+  }
+  const dead = e instanceof APIError && ["invalid_code", "expired", "used"].includes(e.code);
+  if (!dead) { fieldError($("code"), e).select(); return; }
+  const key = e.code === "used" ? "err.code_used"
+    : e.code === "expired" && (!f || f.until <= Date.now()) ? "err.code_expired" : "err.code_tries";
+  fieldError($("code"), { key });
+  // The way on is a new code: the button works at once, and leads.
+  if (stopResend) stopResend();
+  stopResend = null;
+  $("code-resend").classList.remove("secondary");
+  $("code-verify").classList.add("secondary");
+  $("code-resend").focus();
+}
 
 $("code-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  clearMessages();
+  clearAll();
   const code = validCode($("code"));
-  if (!code) { fail(new PageError("err.code_format")); $("code").focus(); return; }
+  if (!code) { fieldError($("code"), new PageError("err.code_format")).focus(); return; }
   await busy($("code-verify"), async () => {
     try {
       const session = await request("POST", "/api/email/verify", { flow_id: flowID, code });
@@ -222,23 +312,25 @@ $("code-form").addEventListener("submit", async (ev) => {
       say("signin.signedIn");
       await afterEmailSignIn(session);
     } catch (e) {
-      fail(e);
-      $("code").select();
+      await codeFailed(e);
     }
   }, "common.checking");
 });
 
 $("code-resend").addEventListener("click", async () => {
   if (isBusy($("code-resend"))) return;
-  clearMessages();
+  clearAll();
   const wait = await busy($("code-resend"), async () => {
     try {
       await startEmail();
       $("code").value = "";
-      say("code.resent");
+      $("code-resend").classList.add("secondary");
+      $("code-verify").classList.remove("secondary");
+      note("code-resend-note", { key: "code.resent" });
       return resendWait;
     } catch (e) {
-      fail(e);
+      if (e instanceof APIError && e.code === "rate_limited") sendLimit(e, false);
+      else note("code-resend-note", e);
       const f = flow.load();
       if (f && e.retryAfter) flow.save({ ...f, resendAt: Date.now() + e.retryAfter * 1000 });
       return e.retryAfter || 0;
@@ -249,7 +341,7 @@ $("code-resend").addEventListener("click", async () => {
 });
 
 $("code-restart").addEventListener("click", () => {
-  clearMessages();
+  clearAll();
   flow.clear();
   backToEmail();
 });
@@ -257,8 +349,8 @@ $("code-restart").addEventListener("click", () => {
 // --- Step 2b: password, then the second factor ----------------------------
 
 $("use-password").addEventListener("click", async () => {
-  clearMessages();
-  try { email = readEmail(); } catch (e) { fail(e); $("email").focus(); return; }
+  clearAll();
+  try { email = readEmail(); } catch (e) { emailFirst(e); return; }
   await stopConditional();
   flow.enter("password");
   showPassword();
@@ -274,13 +366,34 @@ $("password-show").addEventListener("change", () => {
   $("password").type = $("password-show").checked ? "text" : "password";
 });
 
-$("password-back").addEventListener("click", () => { clearMessages(); backToEmail(); });
+$("password-back").addEventListener("click", () => { clearAll(); backToEmail(); });
+
+// A password that does not work may be no password at all: the way on
+// is a code by email, for the same address, from this step.
+$("password-email").addEventListener("click", () => busy($("password-email"), async () => {
+  clearAll();
+  const kept = flow.load();
+  if (!(kept && kept.email === email)) {
+    try {
+      await startEmail();
+    } catch (e) {
+      if (e instanceof APIError && e.code === "rate_limited") fieldError($("password"), { key: "err.send_limit_first", vars: { t: clock(e.retryAfter || 60) } });
+      else fail(e);
+      return;
+    }
+  }
+  $("password").value = "";
+  flow.replace("code");
+  showCode(flow.load());
+}, "common.sending"));
+
+watch($("password"));
 
 $("password-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  clearMessages();
+  clearAll();
   const password = $("password").value;
-  if (!password) { fail(new PageError("err.password_empty")); $("password").focus(); return; }
+  if (!password) { fieldError($("password"), new PageError("err.password_empty")).focus(); return; }
   await busy($("password-submit"), async () => {
     try {
       // The SCRAM client loads only when someone uses a password.
@@ -290,8 +403,8 @@ $("password-form").addEventListener("submit", async (ev) => {
       $("password").value = "";
       showMFA(r.mfa_methods || ["email_otp"]);
     } catch (e) {
-      fail(e);
-      $("password").select();
+      const key = e && e.code === "invalid_credentials" ? { key: "err.password_wrong" } : e;
+      fieldError($("password"), key).select();
     }
   }, "common.checking");
 });
@@ -378,4 +491,18 @@ $("mfa-restart").addEventListener("click", () => { clearMessages(); backToEmail(
 // Signing in to an app starts with the app's request; the page shows
 // its sign-in only when the person has no session to pass through with.
 if (handover.active()) handover.begin(firstStep);
-else firstStep();
+else start();
+
+// start shows the first step at once; if this browser is signed in, it
+// says so instead, and if a session ended here, why.
+async function start() {
+  firstStep();
+  try {
+    await refresh();
+    await showSignedIn();
+    return;
+  } catch { /* not signed in */ }
+  const left = notes.take();
+  if (left) say(left);
+  else if (notes.sessionLost()) say("signedout.ended");
+}
