@@ -282,7 +282,8 @@ function go(url) {
   render($("handover-heading"), "handover.returning", { app: appName() });
   $("handover-retry").hidden = true;
   showStep("step-handover");
-  location.assign(url);
+  // replace: Back from the app skips this spent request.
+  location.replace(url);
 }
 
 // --- Buttons -------------------------------------------------------------------

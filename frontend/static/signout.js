@@ -57,7 +57,7 @@ async function finish() {
     const app = logout.client ? logout.client.name || logout.client.id : null;
     render($("leaving-heading"), "signout.returning", { app: app || t("signout.anApp") });
     showStep("step-leaving");
-    location.assign(to);
+    location.replace(to);
     return;
   }
   showStep("step-done");
