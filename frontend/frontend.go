@@ -31,7 +31,8 @@ func Static() fs.FS {
 	return sub
 }
 
-// Page returns the HTML of the page name ("signin", "link", "account").
+// Page returns the HTML of the page name ("signin", "link", "account",
+// "signout").
 func Page(name string) ([]byte, error) {
 	return files.ReadFile("pages/" + name + ".html")
 }
