@@ -11,7 +11,7 @@
 //
 // then open http://127.0.0.1:9090. Every flag can also be set in the
 // environment: OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_LISTEN,
-// OIDC_BASE_URL, OIDC_NAME, OIDC_SCOPES.
+// OIDC_BASE_URL, OIDC_NAME, OIDC_SCOPES, OIDC_ACR_VALUES.
 package main
 
 import (
@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	baseURL := fs.String("base-url", env("OIDC_BASE_URL", ""), "this app's URL as the browser sees it (default http://LISTEN)")
 	name := fs.String("name", env("OIDC_NAME", "Example app"), "the app's name on its pages")
 	scopes := fs.String("scopes", env("OIDC_SCOPES", "openid email profile"), "scopes to ask for (add offline_access for a refresh token)")
+	acr := fs.String("acr-values", env("OIDC_ACR_VALUES", ""), "phr: accept only a passkey or security key sign-in; phrh: only a device-bound one")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,9 +68,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		*baseURL = "http://" + *listen
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	params := map[string]string{}
+	if *acr != "" {
+		params["acr_values"] = *acr
+	}
 	app, err := relyingparty.New(ctx, relyingparty.Config{
 		Issuer: *issuer, ClientID: *clientID, ClientSecret: *secret,
-		BaseURL: *baseURL, Name: *name, Scopes: strings.Fields(*scopes), Logger: log,
+		BaseURL: *baseURL, Name: *name, Scopes: strings.Fields(*scopes), AuthParams: params, Logger: log,
 	})
 	if err != nil {
 		return err
