@@ -45,3 +45,25 @@ func (db *DB) Sweep(ctx context.Context, now time.Time, keep time.Duration) (int
 	}
 	return total, nil
 }
+
+// HitBatch adds n counts in one transaction: count i is hit(i), added to
+// its key's window, and the result's element i is that key's total after
+// it. It is the flush of limit.Limiter.AllowBatched's in-memory counts.
+func (db *DB) HitBatch(ctx context.Context, n int, hit func(i int) (key string, windowStart time.Time, window time.Duration, count int)) ([]int, error) {
+	totals := make([]int, n)
+	err := db.tx(ctx, func(t *txn) error {
+		for i := range n {
+			key, start, window, count := hit(i)
+			if err := t.queryRow(ctx, `INSERT INTO rate_limits (key, window_start, count, expires_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + excluded.count
+				RETURNING count`, key, ms(start), count, ms(start.Add(window))).Scan(&totals[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rate limit batch: %w", err)
+	}
+	return totals, nil
+}

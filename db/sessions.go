@@ -70,6 +70,57 @@ func (db *DB) UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (
 	return sessionID, nil
 }
 
+// RotateRefreshToken spends the refresh token hash and stores its
+// successor next, in one transaction: the spend, the session's last use
+// and the new token commit together. The session must be live (not
+// revoked, before expires, used after idleSince); it is returned as it now
+// is. A token already spent is a replay: its session is revoked and
+// sesame.ErrRefreshReused is returned with the session id. An unknown
+// token, or a session that has ended, is sesame.ErrNotFound (with the
+// session id when there is one), and nothing is written.
+func (db *DB) RotateRefreshToken(ctx context.Context, hash, next []byte, now, idleSince time.Time) (sesame.Session, error) {
+	var sess sesame.Session
+	var reused bool
+	err := db.tx(ctx, func(t *txn) error {
+		var sessionID string
+		err := t.queryRow(ctx, `UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL
+			RETURNING session_id`, ms(now), hash).Scan(&sessionID)
+		if err == sql.ErrNoRows {
+			if err := t.queryRow(ctx, `SELECT session_id FROM refresh_tokens WHERE hash = ?`, hash).Scan(&sess.ID); err != nil {
+				return err // sql.ErrNoRows: never issued, or swept
+			}
+			if _, err := t.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, ms(now), sess.ID); err != nil {
+				return err
+			}
+			reused = true // commit the revocation, then report the replay
+			return nil
+		} else if err != nil {
+			return err
+		}
+		sess, err = scanSession(t.queryRow(ctx, `UPDATE sessions SET last_used_at = ?
+			WHERE id = ? AND revoked_at IS NULL AND expires_at > ? AND last_used_at > ?
+			RETURNING `+sessionColumns, ms(now), sessionID, ms(now), ms(idleSince)))
+		if err == sql.ErrNoRows {
+			sess.ID = sessionID
+			return sesame.ErrNotFound // rolls the spend back: the session has ended anyway
+		} else if err != nil {
+			return fmt.Errorf("touch session: %w", err)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`,
+			next, sessionID, ms(now)); err != nil {
+			return fmt.Errorf("insert refresh token: %w", err)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return sess, fmt.Errorf("rotate refresh token: %w", err)
+	case reused:
+		return sess, sesame.ErrRefreshReused
+	}
+	return sess, nil
+}
+
 // ContinueSession adds the successor refresh token to a live session and
 // marks the session used; sesame.ErrNotFound if the session was revoked
 // meanwhile.
@@ -144,16 +195,18 @@ func (db *DB) UserSessions(ctx context.Context, userID string, now, idleSince ti
 }
 
 // DeviceSeen reports whether userID has had any session at all, and
-// whether one of them came from userAgent: one read, for the new-device
-// notice.
+// whether one of them came from userAgent: two probes of the
+// (user_id, user_agent) index, for the new-device notice. Sessions ended
+// by the cap or by the user still count until the sweeper removes them.
 func (db *DB) DeviceSeen(ctx context.Context, userID, userAgent string) (anySession, seen bool, err error) {
-	var total, same int
-	err = db.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN user_agent = ? THEN 1 ELSE 0 END), 0)
-		FROM sessions WHERE user_id = ?`, userAgent, userID).Scan(&total, &same)
+	err = db.queryRow(ctx, `SELECT
+		EXISTS (SELECT 1 FROM sessions WHERE user_id = ?),
+		EXISTS (SELECT 1 FROM sessions WHERE user_id = ? AND user_agent = ?)`,
+		userID, userID, userAgent).Scan(&anySession, &seen)
 	if err != nil {
 		return false, false, fmt.Errorf("device seen: %w", db.wrap(err))
 	}
-	return total > 0, same > 0, nil
+	return anySession, seen, nil
 }
 
 // RevokeOtherSessions ends every live session of userID but keepID.

@@ -37,6 +37,36 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	return res, tx.db.wrap(err)
 }
 
+// ConsumeCeremony spends the live WebAuthn ceremony id, as
+// DB.ConsumeCeremony does, inside the transaction: of two sign-ins that
+// verified the same ceremony, only one commits.
+func (tx *Tx) ConsumeCeremony(ctx context.Context, id string, now time.Time) error {
+	res, err := tx.exec(ctx, `UPDATE webauthn_ceremonies SET consumed_at = ?
+		WHERE id = ? AND consumed_at IS NULL AND expires_at > ?`, ms(now), id, ms(now))
+	if err != nil {
+		return fmt.Errorf("consume ceremony: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return sesame.ErrNotFound
+	}
+	return nil
+}
+
+// EndSessionsBeyond ends the live sessions of userID older than its newest
+// keep, and returns how many it ended: the cap on live sessions per user.
+// It walks the partial index of live sessions, so it reads at most keep
+// rows more than it ends.
+func (tx *Tx) EndSessionsBeyond(ctx context.Context, userID string, keep int, now time.Time) (int, error) {
+	res, err := tx.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE id IN (
+		SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL
+		ORDER BY created_at DESC, id DESC LIMIT 1000000 OFFSET ?)`, ms(now), userID, keep)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions beyond %d: %w", keep, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // UseCredential is DB.UseCredential inside the transaction.
 func (tx *Tx) UseCredential(ctx context.Context, c sesame.Credential, oldSignCount uint32, now time.Time) error {
 	return useCredential(ctx, tx, c, oldSignCount, now)

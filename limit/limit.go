@@ -7,8 +7,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/sesame-auth/sesame"
 )
 
 // Store counts events in fixed windows; db.DB implements it.
@@ -57,6 +55,9 @@ type Limiter struct {
 	now   func() time.Time
 	// scale multiplies every Max; 0 switches limits off (load tests only).
 	scale int
+	// batch counts AllowBatched's events in memory; nil when the store
+	// cannot take batches.
+	batch *batcher
 }
 
 // New returns a Limiter. scale multiplies each rule's Max (1 for the
@@ -65,7 +66,11 @@ func New(store Store, now func() time.Time, scale int) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{store: store, now: now, scale: scale}
+	l := &Limiter{store: store, now: now, scale: scale}
+	if bs, ok := store.(BatchStore); ok {
+		l.batch = &batcher{store: bs, keys: map[string]*local{}}
+	}
+	return l
 }
 
 // Allow counts one event of subject under rule and returns a rate_limited
@@ -82,11 +87,7 @@ func (l *Limiter) Allow(ctx context.Context, rule Rule, subject string) error {
 		return fmt.Errorf("rate limit %s: %w", rule.Name, err)
 	}
 	if n > rule.Max*l.scale {
-		return &sesame.Error{
-			Code:       sesame.ERateLimited,
-			Message:    "Too many attempts. Wait a little and try again.",
-			RetryAfter: start.Add(rule.Window).Sub(now),
-		}
+		return limited(start.Add(rule.Window).Sub(now))
 	}
 	return nil
 }

@@ -8,8 +8,9 @@
 // its one-time secret or record the credential's new signature counter.
 //
 // Complete checks the account is active (sesame.User.Active), then writes
-// the spends, the session with its first refresh token and the audit
-// events in one short write transaction — all of them or none — and after
+// the spends, the session with its first refresh token, the end of the
+// oldest sessions beyond the cap (MaxSessions) and the audit events in one
+// short write transaction — all of them or none — and after
 // the commit queues the new-device notice. Fail records a failed attempt:
 // the sign-in metric and an audit event that names the user whenever the
 // proof does. Nothing here verifies a signature or holds a lock while it
@@ -95,10 +96,14 @@ func (p Proof) RunSpends(ctx context.Context, tx Tx, now time.Time) error {
 // no row, and an error with code sesame.EConflict when a once-only insert
 // was already made.
 type Tx interface {
+	ConsumeCeremony(ctx context.Context, id string, now time.Time) error
 	UseCredential(ctx context.Context, c sesame.Credential, oldSignCount uint32, now time.Time) error
 	ConsumeEmailFlow(ctx context.Context, id string, now time.Time) error
 	UseMFAToken(ctx context.Context, jti, userID, reason string, now, expires time.Time) error
 	CreateSession(ctx context.Context, s sesame.Session, refreshHash []byte) error
+	// EndSessionsBeyond ends userID's live sessions older than the newest
+	// keep, and says how many.
+	EndSessionsBeyond(ctx context.Context, userID string, keep int, now time.Time) (int, error)
 	InsertAuditEvent(ctx context.Context, e sesame.AuditEvent) error
 }
 
@@ -136,6 +141,11 @@ type Mailer interface {
 // possible_clone audit event.
 var ErrPossibleClone = errors.New("possible cloned authenticator: the signature counter did not increase")
 
+// DefaultMaxSessions is how many live sessions one account keeps: a new
+// sign-in beyond it ends the oldest, so per-user state stays bounded
+// (issue 12) however often an account signs in without signing out.
+const DefaultMaxSessions = 50
+
 // Config configures a Service.
 type Config struct {
 	Store Store
@@ -145,8 +155,11 @@ type Config struct {
 	Notices  Mailer
 	// PublicURL is the origin notices link to.
 	PublicURL string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// MaxSessions caps live sessions per account; 0 means
+	// DefaultMaxSessions.
+	MaxSessions int
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Service completes and records sign-ins. It is safe for concurrent use.
@@ -162,6 +175,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = DefaultMaxSessions
 	}
 	return &Service{cfg: cfg, signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sesame_sign_ins_total", Help: "Completed and failed sign-ins by method and result.",
@@ -209,6 +225,9 @@ func (s *Service) Complete(ctx context.Context, p Proof) (Result, error) {
 			return err
 		}
 		if err := tx.CreateSession(ctx, sess, refreshHash); err != nil {
+			return err
+		}
+		if _, err := tx.EndSessionsBeyond(ctx, p.User.ID, s.cfg.MaxSessions, now); err != nil {
 			return err
 		}
 		for _, e := range events {

@@ -62,20 +62,23 @@ type fixture struct {
 	cred  sesame.Credential
 }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t *testing.T, d *db.DB) *fixture { return newFixtureMax(t, d, 0) }
+
+func newFixtureMax(t *testing.T, d *db.DB, maxSessions int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{d: d, clock: testkit.NewClock(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)), mail: &mailbox{}}
 	f.store = &failingStore{Store: signin.StoreOf[*db.Tx](d)}
 	log := slog.New(slog.NewTextHandler(&testkit.LogBuffer{}, nil))
 	f.svc = signin.New(signin.Config{
-		Store:     f.store,
-		Sessions:  token.NewSessions(token.SessionsConfig{Store: d, Now: f.clock.Now}),
-		Audit:     audit.New(d, log, f.clock.Now),
-		Notices:   f.mail,
-		PublicURL: "https://id.example.com",
-		Logger:    log,
-		Now:       f.clock.Now,
+		Store:       f.store,
+		Sessions:    token.NewSessions(token.SessionsConfig{Store: d, Now: f.clock.Now}),
+		Audit:       audit.New(d, log, f.clock.Now),
+		Notices:     f.mail,
+		PublicURL:   "https://id.example.com",
+		MaxSessions: maxSessions,
+		Logger:      log,
+		Now:         f.clock.Now,
 	})
 	var err error
 	f.user, _, err = d.EnsureUser(ctx, sesame.User{ID: sesame.NewID(), Email: "alice@example.com",
@@ -251,4 +254,56 @@ func TestNewDeviceNotice(t *testing.T) {
 	if len(f.mail.sent) != 1 || f.mail.sent[0].To() != f.user.Email {
 		t.Errorf("notices = %+v; want one to alice", f.mail.sent)
 	}
+}
+
+// TestSessionCap: an account keeps at most MaxSessions live sessions; a
+// sign-in beyond them ends the oldest, in the same transaction. The
+// new-device check still knows the devices whose sessions the cap ended.
+func TestSessionCap(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		f := newFixtureMax(t, d, 3)
+		ctx := context.Background()
+		proof := signin.Proof{User: f.user, Method: signin.MethodEmailCode, AMR: []string{"otp"}}
+		var ids []string
+		for _, ua := range []string{"Old/1", "Two/2", "Three/3", "Four/4", "Five/5"} {
+			proof.Client.UserAgent = ua
+			res, err := f.svc.Complete(ctx, proof)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, res.Session.ID)
+			f.clock.Advance(time.Second)
+		}
+		live, err := d.UserSessions(ctx, f.user.ID, f.clock.Now(), f.clock.Now().Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range live {
+			got = append(got, s.ID)
+		}
+		if want := []string{ids[4], ids[3], ids[2]}; !slices.Equal(got, want) {
+			t.Fatalf("live sessions %v; want the newest three %v", got, want)
+		}
+		for _, id := range ids[:2] {
+			if s, err := d.SessionByID(ctx, id); err != nil || s.RevokedAt == nil {
+				t.Errorf("session %s: revoked %v, %v; want ended by the cap", id, s.RevokedAt, err)
+			}
+		}
+		// Right after the cap: the device whose session it ended is known,
+		// a new one is not.
+		for _, tc := range []struct {
+			ua   string
+			want bool
+		}{{"Old/1", false}, {"Six/6", true}} {
+			proof.Client.UserAgent = tc.ua
+			res, err := f.svc.Complete(ctx, proof)
+			if err != nil || res.NewDevice != tc.want {
+				t.Errorf("sign-in from %s after the cap: new device %v, %v; want %v", tc.ua, res.NewDevice, err, tc.want)
+			}
+		}
+		if live, _ := d.UserSessions(ctx, f.user.ID, f.clock.Now(), f.clock.Now().Add(-time.Hour)); len(live) != 3 {
+			t.Errorf("%d live sessions; want the cap, 3", len(live))
+		}
+	})
 }

@@ -16,8 +16,7 @@ import (
 type SessionStore interface {
 	CreateSession(ctx context.Context, s sesame.Session, refreshHash []byte) error
 	SessionByID(ctx context.Context, id string) (sesame.Session, error)
-	UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (string, error)
-	ContinueSession(ctx context.Context, sessionID string, refreshHash []byte, now time.Time) error
+	RotateRefreshToken(ctx context.Context, hash, next []byte, now, idleSince time.Time) (sesame.Session, error)
 	SessionIDByRefreshToken(ctx context.Context, hash []byte) (string, error)
 	RevokeSession(ctx context.Context, userID, id string, now time.Time) error
 	RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int, error)
@@ -108,33 +107,22 @@ func (s *Sessions) Refresh(ctx context.Context, refresh string) (sesame.Session,
 		return sesame.Session{}, "", errSessionEnded
 	}
 	now := s.cfg.Now()
-	id, err := s.cfg.Store.UseRefreshToken(ctx, hash, now)
+	next := sesame.NewToken()
+	// One transaction spends the token, checks the session is live, marks
+	// it used and stores the successor.
+	sess, err := s.cfg.Store.RotateRefreshToken(ctx, hash, hashRefresh(next), now, now.Add(-s.cfg.IdleTimeout))
 	switch {
 	case errors.Is(err, sesame.ErrRefreshReused):
-		sess, lerr := s.cfg.Store.SessionByID(ctx, id)
+		full, lerr := s.cfg.Store.SessionByID(ctx, sess.ID)
 		if lerr != nil {
 			return sesame.Session{}, "", errors.Join(err, lerr)
 		}
-		return sess, "", err
+		return full, "", err
 	case errors.Is(err, sesame.ErrNotFound):
 		return sesame.Session{}, "", errSessionEnded
 	case err != nil:
 		return sesame.Session{}, "", fmt.Errorf("refresh: %w", err)
 	}
-	sess, err := s.cfg.Store.SessionByID(ctx, id)
-	if err != nil {
-		return sesame.Session{}, "", fmt.Errorf("refresh: %w", err)
-	}
-	if !s.live(sess, now) {
-		return sesame.Session{}, "", errSessionEnded
-	}
-	next := sesame.NewToken()
-	if err := s.cfg.Store.ContinueSession(ctx, id, hashRefresh(next), now); errors.Is(err, sesame.ErrNotFound) {
-		return sesame.Session{}, "", errSessionEnded
-	} else if err != nil {
-		return sesame.Session{}, "", fmt.Errorf("refresh: %w", err)
-	}
-	sess.LastUsedAt = now
 	return sess, next, nil
 }
 

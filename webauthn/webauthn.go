@@ -376,12 +376,12 @@ func (s *Service) BeginLogin(ctx context.Context, email string) (string, json.Ra
 // stores the credential's new signature counter. On failure the proof
 // still names the user and credential when they are known.
 func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential []byte) (signin.Proof, error) {
-	c, session, err := s.consume(ctx, ceremonyID)
+	c, session, err := s.load(ctx, ceremonyID)
 	if err != nil {
 		return signin.Proof{Method: signin.MethodPasskey}, err
 	}
 	if c.Type != sesame.CeremonyLogin {
-		return signin.Proof{Method: signin.MethodPasskey}, s.fail(c, "ceremony of another type", nil)
+		return signin.Proof{Method: signin.MethodPasskey}, s.refuse(ctx, c, "ceremony of another type", nil)
 	}
 	return s.finishAssertion(ctx, c, session, credential)
 }
@@ -408,12 +408,12 @@ func (s *Service) BeginMFA(ctx context.Context, u sesame.User) (string, json.Raw
 // into the proof of a password sign-in (adding "pwd" and "mfa").
 func (s *Service) FinishMFA(ctx context.Context, u sesame.User, ceremonyID string, credential []byte) (signin.Proof, error) {
 	failed := signin.Proof{Method: signin.MethodPasskey, User: sesame.User{ID: u.ID}}
-	c, session, err := s.consume(ctx, ceremonyID)
+	c, session, err := s.load(ctx, ceremonyID)
 	if err != nil {
 		return failed, err
 	}
 	if c.Type != sesame.CeremonyMFA || c.UserID != u.ID {
-		return failed, s.fail(c, "ceremony of another type or user", nil)
+		return failed, s.refuse(ctx, c, "ceremony of another type or user", nil)
 	}
 	return s.finishAssertion(ctx, c, session, credential)
 }
@@ -425,14 +425,14 @@ func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, sessio
 	proof := signin.Proof{Method: signin.MethodPasskey, User: sesame.User{ID: c.UserID}}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
 	if err != nil {
-		return proof, s.fail(c, "unreadable assertion response", err)
+		return proof, s.refuse(ctx, c, "unreadable assertion response", err)
 	}
 	if !s.exactOrigin(parsed.Response.CollectedClientData.Origin) {
-		return proof, s.fail(c, "origin is not exactly a configured one", nil)
+		return proof, s.refuse(ctx, c, "origin is not exactly a configured one", nil)
 	}
 	rec, err := s.cfg.Store.CredentialByID(ctx, parsed.RawID)
 	if errors.Is(err, sesame.ErrNotFound) {
-		return proof, s.fail(c, "unknown credential", nil)
+		return proof, s.refuse(ctx, c, "unknown credential", nil)
 	} else if err != nil {
 		return proof, fmt.Errorf("finish %s: %w", c.Type, err)
 	}
@@ -457,7 +457,7 @@ func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, sessio
 		// credential must be theirs.
 		if c.UserID == "" || rec.UserID != c.UserID {
 			proof.User.ID = c.UserID
-			return proof, s.fail(c, "credential of another user", nil)
+			return proof, s.refuse(ctx, c, "credential of another user", nil)
 		}
 		var creds []sesame.Credential
 		if creds, err = s.cfg.Store.CredentialsByUser(ctx, owner.ID); err != nil {
@@ -466,7 +466,7 @@ func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, sessio
 		cred, err = s.rp.ValidateLogin(newUser(owner, creds), *session, parsed)
 	}
 	if err != nil {
-		return proof, s.fail(c, "assertion not verified", err)
+		return proof, s.refuse(ctx, c, "assertion not verified", err)
 	}
 	// Sign counter (WebAuthn L3 §7.2 step 22, SECURITY rule 8): the library
 	// flags a counter that did not increase while either value is non-zero.
@@ -474,7 +474,7 @@ func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, sessio
 		s.cfg.Logger.Warn("webauthn: possible cloned authenticator: sign counter did not increase; sign-in refused",
 			"ceremony", c.Type, "user", owner.ID, "credential", CredentialID(rec.ID),
 			"stored_count", rec.SignCount, "presented_count", parsed.Response.AuthenticatorData.Counter)
-		return proof, fmt.Errorf("%w: %w", signin.ErrPossibleClone, errFailed)
+		return proof, fmt.Errorf("%w: %w", signin.ErrPossibleClone, s.refuse(ctx, c, "possible clone", nil))
 	}
 	proof.User = owner
 	used := rec
@@ -482,6 +482,15 @@ func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, sessio
 	used.BackupState = cred.Flags.BackupState
 	used.UserVerified = cred.Flags.UserVerified
 	proof.Spends = append(proof.Spends, func(ctx context.Context, tx signin.Tx, now time.Time) error {
+		// The ceremony is spent here, with the session: of two finishes
+		// that verified, only one commits.
+		if err := tx.ConsumeCeremony(ctx, c.ID, now); errors.Is(err, sesame.ErrNotFound) {
+			return errUsed
+		} else if err != nil {
+			return fmt.Errorf("finish %s: %w", c.Type, err)
+		}
+		return nil
+	}, func(ctx context.Context, tx signin.Tx, now time.Time) error {
 		used.LastUsedAt = &now
 		if err := tx.UseCredential(ctx, used, rec.SignCount, now); errors.Is(err, sesame.ErrNotFound) {
 			// Another sign-in with this credential stored a counter first,
@@ -643,6 +652,43 @@ func (s *Service) consume(ctx context.Context, id string) (sesame.Ceremony, *gow
 		return c, nil, fmt.Errorf("ceremony %s: session data: %w", c.ID, err)
 	}
 	return c, &session, nil
+}
+
+// load reads ceremony id for a sign-in or MFA finish without spending
+// it: the sign-in's transaction spends it (the proof's first spend), so
+// that of two finishes of one ceremony only one makes a session, and
+// refuse spends it at once when the finish fails. A used ceremony answers
+// used; an expired or unknown one (swept, or never issued) answers
+// expired.
+func (s *Service) load(ctx context.Context, id string) (sesame.Ceremony, *gowebauthn.SessionData, error) {
+	if id == "" || len(id) > 64 {
+		return sesame.Ceremony{}, nil, errExpired
+	}
+	c, err := s.cfg.Store.Ceremony(ctx, id)
+	switch {
+	case errors.Is(err, sesame.ErrNotFound):
+		return c, nil, errExpired
+	case err != nil:
+		return c, nil, fmt.Errorf("ceremony: %w", err)
+	case c.ConsumedAt != nil:
+		return c, nil, errUsed
+	case !s.cfg.Now().Before(c.ExpiresAt):
+		return c, nil, errExpired
+	}
+	var session gowebauthn.SessionData
+	if err := json.Unmarshal(c.Session, &session); err != nil {
+		return c, nil, fmt.Errorf("ceremony %s: session data: %w", c.ID, err)
+	}
+	return c, &session, nil
+}
+
+// refuse spends a loaded ceremony whose finish failed, so that it is used
+// once whatever the outcome (SECURITY rule 1), and answers as fail does.
+func (s *Service) refuse(ctx context.Context, c sesame.Ceremony, why string, err error) error {
+	if _, cerr := s.cfg.Store.ConsumeCeremony(ctx, c.ID, s.cfg.Now()); cerr != nil && !errors.Is(cerr, sesame.ErrNotFound) {
+		s.cfg.Logger.Warn("webauthn: failed ceremony not spent", "ceremony", c.Type, "err", cerr)
+	}
+	return s.fail(c, why, err)
 }
 
 // fail logs why a finish failed, without any secret: only the library's

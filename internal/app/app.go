@@ -92,13 +92,17 @@ type Options struct {
 // App is a running Sesame: the database, the services built on it and the
 // server, opened in order and closed in reverse.
 type App struct {
-	Config     Config
-	Log        *slog.Logger
-	DB         *db.DB
-	Keys       *token.Keys
-	Issuer     *token.Issuer
-	Server     *server.Server
-	queue      *mail.Queue
+	Config Config
+	Log    *slog.Logger
+	DB     *db.DB
+	Keys   *token.Keys
+	Issuer *token.Issuer
+	Server *server.Server
+	queue  *mail.Queue
+	// stopLimits ends the flusher of the batched rate-limit counts;
+	// limitsDone closes when its last flush is written.
+	stopLimits context.CancelFunc
+	limitsDone chan struct{}
 	now        func() time.Time
 	sweepEvery time.Duration
 }
@@ -184,6 +188,15 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	}
 
 	limits := limit.New(a.DB, opts.Now, limitScale)
+	// Per-IP counts are kept in memory and written in one batch every
+	// limit.FlushEvery (docs/performance.md).
+	var flushCtx context.Context
+	flushCtx, a.stopLimits = context.WithCancel(context.WithoutCancel(ctx))
+	a.limitsDone = make(chan struct{})
+	go func() {
+		defer close(a.limitsDone)
+		limits.Run(flushCtx, func(err error) { log.Warn("rate-limit flush failed", "err", err) })
+	}()
 	var tarpit password.Tarpit
 	if limitScale > 0 {
 		tarpit = limit.NewPasswordTarpit(a.DB, opts.Now)
@@ -307,6 +320,10 @@ func (a *App) sweep(ctx context.Context) {
 // Close drains the mail queue and closes the database.
 func (a *App) Close() error {
 	var err error
+	if a.stopLimits != nil {
+		a.stopLimits()
+		<-a.limitsDone
+	}
 	if a.queue != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = a.queue.Close(ctx)
