@@ -10,7 +10,7 @@ ifeq ($(PG_UP),yes)
 export SESAME_TEST_POSTGRES_URL ?= $(PG_URL)
 endif
 
-.PHONY: run build test vet fuzz bench load mutate clean
+.PHONY: run build test vet fuzz bench load mutate axe clean
 
 run: build ## build and start on embedded defaults (SQLite under data/, mail to the log and /dev/outbox)
 	./bin/sesame serve
@@ -41,6 +41,16 @@ load: ## the load tool against a local server it starts and stops (see docs/perf
 
 mutate: ## mutation testing of the security-critical packages (gremlins; slow; see docs/security.md)
 	./scripts/mutate.sh
+
+# axe-core checks each page in the browser tests (e2e/browser); it is
+# vendored there, never served by the app. MPL-2.0, kept unmodified.
+AXE_VERSION ?= 4.14.1
+axe: ## refresh the vendored axe-core (npm) in e2e/browser/testdata/axe-core
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar xzf axe-core-$(AXE_VERSION).tgz) && \
+	  mkdir -p e2e/browser/testdata/axe-core && \
+	  cp "$$tmp/package/axe.min.js" "$$tmp/package/LICENSE" e2e/browser/testdata/axe-core/ && \
+	  echo "axe-core $(AXE_VERSION)" > e2e/browser/testdata/axe-core/VERSION
 
 clean:
 	rm -rf bin data bench.txt build

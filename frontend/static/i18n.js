@@ -116,6 +116,10 @@ const dict = {
     "link.confirm": "Sign in",
     "link.incomplete": "This link is incomplete. Copy the whole link from the email.",
     "link.back": "Back to sign-in",
+    "link.brokenHeading": "This link doesn't work",
+    "link.cut": "This link is not complete: your mail app may have cut it off. Copy the whole link from the email, or enter the 6-digit code from the same email on the sign-in page.",
+    "link.expired": "This link has expired: links work for 15 minutes. Ask for a new one on the sign-in page.",
+    "link.used": "This link was already used: each link works once. To sign in again, go to the sign-in page.",
 
     "account.title": "Your account · Sesame",
     "account.heading": "Your account",
@@ -358,6 +362,10 @@ const dict = {
     "link.confirm": "サインイン",
     "link.incomplete": "リンクが不完全です。メールからリンク全体をコピーしてください。",
     "link.back": "サインインに戻る",
+    "link.brokenHeading": "このリンクは使えません",
+    "link.cut": "このリンクは途中で切れています。メールアプリが途中で切った可能性があります。メールからリンク全体をコピーするか、同じメールにある6桁のコードをサインインページで入力してください。",
+    "link.expired": "このリンクは有効期限が切れています（リンクの有効期限は15分です）。サインインページで新しいリンクを受け取ってください。",
+    "link.used": "このリンクはすでに使用されています。リンクは1回だけ使えます。もう一度サインインするには、サインインページへ進んでください。",
 
     "account.title": "アカウント · Sesame",
     "account.heading": "アカウント",

@@ -3,7 +3,7 @@
 // nothing, only the button's POST does (SECURITY rules 14 and 16).
 
 import { setup, render } from "/static/i18n.js";
-import { request } from "/static/api.js";
+import { request, APIError } from "/static/api.js";
 import { $, busy, say, fail, clearMessages, strong } from "/static/ui.js";
 import { afterEmailSignIn } from "/static/offer.js";
 import { pendingForLink } from "/static/handover.js";
@@ -12,9 +12,22 @@ setup();
 const token = new URLSearchParams(location.hash.slice(1)).get("t") || "";
 history.replaceState(null, "", location.pathname);
 
+// broken says, in the heading and under it, why this link cannot sign
+// in, and points to the sign-in page.
+function broken(e) {
+  render($("link-heading"), "link.brokenHeading");
+  const code = e instanceof APIError ? e.code : "";
+  if (code === "bad_request" || code === "" && e.key === "link.incomplete") fail({ key: "link.cut" });
+  else if (code === "expired") fail({ key: "link.expired" });
+  else if (code === "used") fail({ key: "link.used" });
+  else fail(e);
+  $("link-back").classList.add("button");
+  document.title = $("link-heading").textContent + " · Sesame";
+}
+
 async function load() {
   if (!token) {
-    fail({ key: "link.incomplete" });
+    broken({ key: "link.incomplete" });
     return;
   }
   say("link.checking");
@@ -31,7 +44,7 @@ async function load() {
     $("confirm-button").focus();
   } catch (e) {
     say(null);
-    fail(e);
+    broken(e);
   }
 }
 
@@ -42,7 +55,10 @@ $("confirm-button").addEventListener("click", () => busy($("confirm-button"), as
     say("signin.signedIn");
     await afterEmailSignIn(session);
   } catch (e) {
-    fail(e);
+    if (e instanceof APIError && ["expired", "used", "bad_request"].includes(e.code)) {
+      $("confirm").hidden = true;
+      broken(e);
+    } else fail(e);
   }
 }, "common.signingIn"));
 

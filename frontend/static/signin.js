@@ -60,7 +60,7 @@ function emailFirst(e) { fieldError($("email"), e).focus(); }
 
 // showEmailStep shows the first step. The flow stays stored: Forward, or
 // Continue with the same address, comes back to its code.
-function showEmailStep() {
+function showEmailStep(autofill = true) {
   if (stopResend) stopResend();
   stopResend = null;
   flowID = null;
@@ -69,7 +69,7 @@ function showEmailStep() {
   $("password").value = "";
   $("mfa-code").value = "";
   showStep("step-email", "email");
-  startConditional();
+  if (autofill) startConditional();
 }
 
 // backToEmail goes back to the first step: through the browser's
@@ -81,11 +81,12 @@ function backToEmail() {
 
 // firstStep shows the step this history entry stands for: after a
 // reload on the code step, the code step with the same flow.
-function firstStep() {
+// The passkey autofill starts with it unless autofill is false.
+function firstStep(autofill = true) {
   const f = flow.step() === "code" ? flow.load() : null;
   if (f) { showCode(f); return; }
   if (flow.step() !== "email") flow.replace("email");
-  showEmailStep();
+  showEmailStep(autofill);
 }
 
 // Back and Forward move between the steps.
@@ -495,13 +496,17 @@ else start();
 
 // start shows the first step at once; if this browser is signed in, it
 // says so instead, and if a session ended here, why.
+// The autofill request waits for the answer: a passkey it took at once
+// would sign in again someone who is signed in already.
 async function start() {
-  firstStep();
+  autofillState("starting");
+  firstStep(false);
   try {
     await refresh();
     await showSignedIn();
     return;
   } catch { /* not signed in */ }
+  if (!$("step-email").hidden) startConditional();
   const left = notes.take();
   if (left) say(left);
   else if (notes.sessionLost()) say("signedout.ended");
