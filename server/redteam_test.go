@@ -4,9 +4,12 @@ package server_test
 // 53–60). Each one replays the attack over HTTP against the real server.
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -311,4 +314,48 @@ func TestRegistrationWithClientExtensionOutputs(t *testing.T) {
 	}
 	resp = editCredential(t, resp, func(m map[string]any) { m["clientExtensionResults"] = map[string]any{"somethingElse": true} })
 	testserver.SessionOf(t, e.Do(t, "POST", "/api/webauthn/login/finish", testauthn.Finish(c.ID, resp)))
+}
+
+// TestIdleConnectionsClosedSilently is finding 12 (rule 58): a connection
+// a client's pool opened ahead of use, or left idle between requests, is
+// closed without a word; an unsolicited "400 The request took too long"
+// would be read as the answer to the next request sent on it.
+func TestIdleConnectionsClosedSilently(t *testing.T) {
+	e := testserver.New(t, testserver.Options{Listen: true, ReadTimeout: 300 * time.Millisecond})
+	addr := "127.0.0.1:" + strings.TrimPrefix(e.BaseURL, "http://localhost:")
+	readAll := func(c net.Conn) string {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, err := io.ReadAll(c)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("the server kept an idle connection open past its timeout (read %q)", b)
+		}
+		return string(b)
+	}
+	// Before the first request.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := readAll(c); got != "" {
+		t.Fatalf("a connection that sent nothing was sent %q; want it closed silently", got)
+	}
+	// Between requests.
+	c2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := io.WriteString(c2, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(io.LimitReader(c2, 4096)), nil)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v %v", res, err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	if got := readAll(c2); got != "" {
+		t.Fatalf("an idle keep-alive connection was sent %q; want it closed silently", got)
+	}
 }

@@ -79,6 +79,9 @@ type Config struct {
 	ProxyHeader    string
 	TrustedProxies []string
 	Now            func() time.Time
+	// ReadTimeout (10 s) bounds reading a request; IdleTimeout (60 s) is
+	// how long a keep-alive connection may wait for its next one.
+	ReadTimeout, IdleTimeout time.Duration
 }
 
 // Server is the HTTP server.
@@ -102,6 +105,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 10 * time.Second
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 60 * time.Second
+	}
 	s := &Server{
 		cfg:     cfg,
 		origin:  u.Scheme + "://" + u.Host,
@@ -117,9 +126,9 @@ func New(cfg Config) (*Server, error) {
 		Immutable:      true,
 		BodyLimit:      BodyLimit,
 		ReadBufferSize: 16 << 10, // the cap on request headers
-		ReadTimeout:    10 * time.Second,
+		ReadTimeout:    cfg.ReadTimeout,
 		WriteTimeout:   10 * time.Second,
-		IdleTimeout:    60 * time.Second,
+		IdleTimeout:    cfg.IdleTimeout,
 		ErrorHandler:   errorHandler(cfg.Logger),
 		// Client IPs come from the socket unless a proxy is trusted.
 		ProxyHeader:             cfg.ProxyHeader,
@@ -127,6 +136,7 @@ func New(cfg Config) (*Server, error) {
 		TrustedProxies:          cfg.TrustedProxies,
 	})
 	s.routes()
+	s.closeIdleSilently()
 	return s, nil
 }
 

@@ -87,6 +87,9 @@ type Options struct {
 	// polling, first retry (later ones wait up to four times as long) and
 	// lease, so fault tests run in seconds.
 	MailPoll, MailBackoff, MailLease time.Duration
+	// ReadTimeout and IdleTimeout, when set, replace the server's (tests of
+	// idle connections).
+	ReadTimeout, IdleTimeout time.Duration
 }
 
 // App is a running Sesame: the database, the services built on it and the
@@ -261,9 +264,11 @@ func (a *App) open(ctx context.Context, opts Options) error {
 			Logger:    log,
 			Now:       opts.Now,
 		}),
-		Notices:   a.queue,
-		MailStats: a.queue.Stats,
-		Now:       opts.Now,
+		Notices:     a.queue,
+		MailStats:   a.queue.Stats,
+		Now:         opts.Now,
+		ReadTimeout: opts.ReadTimeout,
+		IdleTimeout: opts.IdleTimeout,
 		// Client IPs for limits and audit come from ProxyHeader only on
 		// connections from a trusted proxy (docs/deploy.md).
 		ProxyHeader:    cfg.ProxyHeader,

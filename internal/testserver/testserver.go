@@ -54,6 +54,9 @@ type Options struct {
 	// Outbox runs without SMTP, as a developer does: mail goes to the
 	// development outbox served at /dev/outbox.
 	Outbox bool
+	// ReadTimeout, when set, is the server's read and idle timeout
+	// (10 s and 60 s otherwise), for tests of idle connections.
+	ReadTimeout time.Duration
 }
 
 // Env is one running Sesame.
@@ -126,7 +129,7 @@ func New(t testing.TB, opts Options) *Env {
 		cfg.Audience = cfg.PublicURL
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.Open(ctx, cfg, log, app.Options{Now: e.Clock.Now})
+	a, err := app.Open(ctx, cfg, log, app.Options{Now: e.Clock.Now, ReadTimeout: opts.ReadTimeout, IdleTimeout: opts.ReadTimeout})
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)
 	}
