@@ -321,7 +321,7 @@ func TestRegistrationWithClientExtensionOutputs(t *testing.T) {
 // closed without a word; an unsolicited "400 The request took too long"
 // would be read as the answer to the next request sent on it.
 func TestIdleConnectionsClosedSilently(t *testing.T) {
-	e := testserver.New(t, testserver.Options{Listen: true, ReadTimeout: 300 * time.Millisecond})
+	e := testserver.New(t, testserver.Options{Listen: true, ReadTimeout: time.Second})
 	addr := "127.0.0.1:" + strings.TrimPrefix(e.BaseURL, "http://localhost:")
 	readAll := func(c net.Conn) string {
 		t.Helper()
