@@ -150,6 +150,19 @@ func (db *DB) SessionIDByRefreshToken(ctx context.Context, hash []byte) (string,
 	return id, nil
 }
 
+// ClaimReuseNotice records that the owner of session id is being told of a
+// replayed refresh token, and reports whether nobody was before: one
+// conditional UPDATE, so one notice per session family however many
+// replays race (SECURITY rule 57).
+func (db *DB) ClaimReuseNotice(ctx context.Context, id string, now time.Time) (bool, error) {
+	res, err := db.exec(ctx, `UPDATE sessions SET reuse_noticed_at = ? WHERE id = ? AND reuse_noticed_at IS NULL`, ms(now), id)
+	if err != nil {
+		return false, fmt.Errorf("claim reuse notice: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // RevokeSession ends the session id of userID; sesame.ErrNotFound if the
 // user has no such live session.
 func (db *DB) RevokeSession(ctx context.Context, userID, id string, now time.Time) error {

@@ -47,6 +47,10 @@ var (
 	// once (SECURITY rule 53). The tarpit, checked again at finish, is
 	// what bounds the guesses.
 	PasswordBeginPerAddress = Rule{"password-begin-address", 20, time.Minute}
+
+	// NoticesPerUserHour caps the security notices one person gets
+	// (SECURITY rule 57), whatever causes them.
+	NoticesPerUserHour = Rule{"notices-user", 5, time.Hour}
 )
 
 // Limiter checks rules. It is safe for concurrent use.

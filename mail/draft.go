@@ -24,6 +24,10 @@ type Draft struct {
 // To returns the recipient.
 func (d Draft) To() string { return d.to }
 
+// IsNotice reports whether the draft is a security notice (a passkey
+// added, a new device, …) rather than a message the recipient asked for.
+func (d Draft) IsNotice() bool { return strings.HasPrefix(d.template, "notice_") }
+
 // Render executes the draft's templates.
 func (d Draft) Render() (Message, error) {
 	return render(d.template, d.to, d.data)

@@ -359,3 +359,61 @@ func TestIdleConnectionsClosedSilently(t *testing.T) {
 		t.Fatalf("an idle keep-alive connection was sent %q; want it closed silently", got)
 	}
 }
+
+// noticesTo waits until the mail outbox has sent everything queued, then
+// counts the messages to whose subject or text holds about.
+func noticesTo(t *testing.T, e *testserver.Env, to, about string) int {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := e.App.DB.MailOutcomes(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out["queued"] == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mail still queued: %v", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	n := 0
+	for _, m := range e.SMTP.Messages() {
+		if strings.Contains(strings.Join(m.To, ","), to) && strings.Contains(strings.ToLower(m.Subject+m.Text), about) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestNoticeMailsBounded is finding 7 (rule 57): replaying a spent
+// refresh token again and again sends one notice for its session family,
+// and no user gets more than 5 notices an hour however they are caused.
+func TestNoticeMailsBounded(t *testing.T) {
+	engines(t, testserver.Options{}, func(t *testing.T, e *testserver.Env) {
+		s := e.SignIn(t, "alice@example.com")
+		testserver.SessionOf(t, refresh(e, t, s.Refresh))
+		for range 10 {
+			assertProblem(t, refresh(e, t, s.Refresh), http.StatusUnauthorized, "unauthorized")
+			e.Clock.Advance(time.Minute)
+		}
+		if n := noticesTo(t, e, "alice@example.com", "session"); n != 1 {
+			t.Fatalf("%d notices after 10 replays of one refresh token; want 1", n)
+		}
+		// New-device notices: sign-ins from 8 devices within one clock hour.
+		now := e.Clock.Now()
+		e.Clock.Advance(now.Truncate(time.Hour).Add(time.Hour + time.Minute).Sub(now))
+		before := noticesTo(t, e, "alice@example.com", "")
+		for i := range 8 {
+			flowID, code, _ := e.StartEmail(t, "alice@example.com")
+			e.Clock.Advance(16 * time.Minute / 3)
+			testserver.SessionOf(t, e.Do(t, "POST", "/api/email/verify", map[string]string{"flow_id": flowID, "code": code},
+				testserver.H("User-Agent", fmt.Sprintf("Device/%d", i))))
+		}
+		signIns := 8
+		if n := noticesTo(t, e, "alice@example.com", "") - before - signIns; n != 5 {
+			t.Fatalf("%d notices from 8 new devices within the hour; want 5", n)
+		}
+	})
+}

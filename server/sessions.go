@@ -104,6 +104,9 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 func (s *Server) refreshReused(c *fiber.Ctx, sess sesame.Session) {
 	s.cfg.Logger.Warn("refresh token reused: session family revoked", "session", sess.ID, "user", sess.UserID, "ip", c.IP())
 	s.record(c, sesame.AuditEvent{Event: audit.RefreshReused, Result: sesame.EUnauthorized, UserID: sess.UserID, Detail: "session " + sess.ID})
+	if first, err := s.cfg.Sessions.FirstReuseNotice(c.UserContext(), sess.ID); err != nil || !first {
+		return // told already (or cannot tell): one notice per family
+	}
 	if u, err := s.cfg.Users.UserByID(c.UserContext(), sess.UserID); err == nil {
 		s.cfg.Notices.Enqueue(mail.Notice(u.Email, mail.NoticeRefreshTokenReused, mail.NoticeData{
 			Device: sess.UserAgent, IP: c.IP(), Time: s.cfg.Now(), AccountURL: s.cfg.PublicURL + "/account",

@@ -23,6 +23,7 @@ type SessionStore interface {
 	RevokeOtherSessions(ctx context.Context, userID, keepID string, now time.Time) (int, error)
 	UserSessions(ctx context.Context, userID string, now, idleSince time.Time) ([]sesame.Session, error)
 	DeviceSeen(ctx context.Context, userID, userAgent string) (anySession, seen bool, err error)
+	ClaimReuseNotice(ctx context.Context, id string, now time.Time) (bool, error)
 }
 
 // Session lifetimes of SECURITY.md rule 31.
@@ -124,6 +125,13 @@ func (s *Sessions) Refresh(ctx context.Context, refresh string) (sesame.Session,
 		return sesame.Session{}, "", fmt.Errorf("refresh: %w", err)
 	}
 	return sess, next, nil
+}
+
+// FirstReuseNotice reports whether the owner of session id should be told
+// of a replayed refresh token: true once per session family, so replaying
+// a spent token again and again sends one mail (SECURITY rule 57).
+func (s *Sessions) FirstReuseNotice(ctx context.Context, id string) (bool, error) {
+	return s.cfg.Store.ClaimReuseNotice(ctx, id, s.cfg.Now())
 }
 
 // Get returns the session id if it is still live.
