@@ -15,7 +15,9 @@ type EmailFlow struct {
 	Purpose string
 	Email   string
 	// Subject binds a second-factor flow to what it completes (the
-	// MFA-pending token's jti); empty for sign-in flows.
+	// MFA-pending token's jti); for a sign-in flow it names who asked for
+	// it ("from <IP>"). A new flow ends the older live ones of the same
+	// purpose, address and subject.
 	Subject    string
 	TokenHash  []byte // nil for second-factor flows, which have no link
 	CodeMAC    []byte

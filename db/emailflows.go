@@ -24,7 +24,8 @@ func scanFlow(row interface{ Scan(...any) error }) (sesame.EmailFlow, error) {
 
 // CreateEmailFlow stores f and ends every older live flow of the same
 // purpose for the same address and subject, so only the newest link and
-// code work (ASVS 6.6.2). The mails that announce f are queued in the same
+// code work (ASVS 6.6.2) — of those asked for by the same requester, for a
+// sign-in flow (SECURITY rule 56). The mails that announce f are queued in the same
 // transaction, to be tried as long as f lives: the flow and its message
 // exist together or not at all.
 func (db *DB) CreateEmailFlow(ctx context.Context, f sesame.EmailFlow, mails ...sesame.QueuedMail) error {

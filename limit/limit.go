@@ -23,10 +23,19 @@ type Rule struct {
 
 // The rules of SECURITY.md rule 34 and rule 18.
 var (
+	// The per-address limits count per (address, IP), with AddressFrom as
+	// their subject, so that one IP cannot keep an address's owner from
+	// getting a sign-in mail; the ceilings below count every IP
+	// (SECURITY rule 56).
 	EmailStartPerAddress15m = Rule{"email-start-address-15m", 3, 15 * time.Minute}
 	EmailStartPerAddressDay = Rule{"email-start-address-day", 10, 24 * time.Hour}
-	EmailStartPerIP         = Rule{"email-start-ip", 60, time.Hour}
 	CodesPerAccountHour     = Rule{"codes-account", 10, time.Hour}
+	// CodesPerAddressCeiling and EmailStartPerAddressCeiling count an
+	// address's codes and sign-in starts from every IP: the bound on
+	// guessing one address's codes (5 tries each: 150 an hour).
+	CodesPerAddressCeiling      = Rule{"codes-address-ceiling", 30, time.Hour}
+	EmailStartPerAddressCeiling = Rule{"email-start-address-ceiling", 100, 24 * time.Hour}
+	EmailStartPerIP             = Rule{"email-start-ip", 60, time.Hour}
 	// CodeVerifyPerIP is 300, not 30: an office behind one NAT address
 	// signs in by code at 9:00. Guessing stays bounded by the 5 tries per
 	// flow and the per-address limits on starting flows (docs/security.md).
@@ -52,6 +61,10 @@ var (
 	// (SECURITY rule 57), whatever causes them.
 	NoticesPerUserHour = Rule{"notices-user", 5, time.Hour}
 )
+
+// AddressFrom is the subject of a per-address limit counted per (address,
+// IP) (SECURITY rule 56).
+func AddressFrom(email, ip string) string { return email + " " + ip }
 
 // Limiter checks rules. It is safe for concurrent use.
 type Limiter struct {

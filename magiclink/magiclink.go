@@ -93,7 +93,11 @@ type Started struct {
 // for addresses with and without an account; with sign-up closed, an
 // address without an account gets a flow that cannot complete and a
 // message saying there is no account.
-func (s *Service) Start(ctx context.Context, email string) (Started, error) {
+//
+// requester (the client's IP) is kept as the flow's subject: a new flow
+// ends the older live flows asked for by the same requester only, so
+// starts from another IP do not end the owner's (SECURITY rule 56).
+func (s *Service) Start(ctx context.Context, email, requester string) (Started, error) {
 	email, err := sesame.NormalizeEmail(email)
 	if err != nil {
 		return Started{}, err
@@ -112,6 +116,7 @@ func (s *Service) Start(ctx context.Context, email string) (Started, error) {
 		ID:        sesame.NewID(),
 		Purpose:   sesame.FlowSignIn,
 		Email:     email,
+		Subject:   "from " + requester,
 		TokenHash: HashToken(token),
 		Sends:     1,
 		CreatedAt: now,

@@ -99,7 +99,7 @@ func TestCodeMACBindsFlow(t *testing.T) {
 
 func TestLinkBuiltFromPublicURL(t *testing.T) {
 	s, box, _ := newService(t, true)
-	if _, err := s.Start(context.Background(), "alice@example.com"); err != nil {
+	if _, err := s.Start(context.Background(), "alice@example.com", "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	m := box.next(t)
@@ -112,7 +112,7 @@ func TestLinkBuiltFromPublicURL(t *testing.T) {
 func TestVerifyCodeErrors(t *testing.T) {
 	ctx := context.Background()
 	s, box, clock, d := newServiceDB(t, true)
-	started, err := s.Start(ctx, "bob@example.com")
+	started, err := s.Start(ctx, "bob@example.com", "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestVerifyCodeErrors(t *testing.T) {
 	if _, err := s.VerifyCode(ctx, started.FlowID, code); sesame.ErrorCode(err) != sesame.EUsed {
 		t.Errorf("use after the spend: %v; want used", err)
 	}
-	started, _ = s.Start(ctx, "bob@example.com")
+	started, _ = s.Start(ctx, "bob@example.com", "192.0.2.1")
 	box.next(t)
 	clock.Advance(16 * time.Minute)
 	if _, err := s.VerifyCode(ctx, started.FlowID, "123456"); sesame.ErrorCode(err) != sesame.EExpired {
@@ -157,7 +157,7 @@ func TestVerifyCodeErrors(t *testing.T) {
 func TestClosedSignup(t *testing.T) {
 	ctx := context.Background()
 	s, box, _ := newService(t, false)
-	started, err := s.Start(ctx, "stranger@example.com")
+	started, err := s.Start(ctx, "stranger@example.com", "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,13 +22,15 @@ func (s *Server) emailStart(c *fiber.Ctx) error {
 		return err
 	}
 	// Limits per address hold whether or not it has an account, so a 429
-	// tells nothing about it either.
-	for _, rule := range []limit.Rule{limit.EmailStartPerAddress15m, limit.EmailStartPerAddressDay, limit.CodesPerAccountHour} {
-		if err := s.cfg.Limits.Allow(c.UserContext(), rule, email); err != nil {
-			return err
-		}
+	// tells nothing about it either. They count per (address, IP) under
+	// per-address ceilings, and a new flow ends only older flows asked for
+	// from the same IP: another IP cannot keep the owner from signing in
+	// (SECURITY rule 56).
+	if err := s.limitAddress(c, email, limit.EmailStartPerAddress15m, limit.EmailStartPerAddressDay,
+		limit.CodesPerAccountHour, limit.CodesPerAddressCeiling, limit.EmailStartPerAddressCeiling); err != nil {
+		return err
 	}
-	started, err := s.cfg.Email.Start(c.UserContext(), email)
+	started, err := s.cfg.Email.Start(c.UserContext(), email, c.IP())
 	if err != nil {
 		return err
 	}

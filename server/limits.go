@@ -17,3 +17,27 @@ func (s *Server) limitIP(rule limit.Rule) fiber.Handler {
 		return c.Next()
 	}
 }
+
+// limitAddress counts a request about email against rules: the ceilings
+// (CodesPerAddressCeiling, EmailStartPerAddressCeiling) per address, the
+// others per (address, IP), so that requests from one IP cannot use up
+// the owner's (SECURITY rule 56). The ceilings are counted last: a request
+// its own IP may not make does not count against them.
+func (s *Server) limitAddress(c *fiber.Ctx, email string, rules ...limit.Rule) error {
+	var ceilings []limit.Rule
+	for _, rule := range rules {
+		if rule == limit.CodesPerAddressCeiling || rule == limit.EmailStartPerAddressCeiling {
+			ceilings = append(ceilings, rule)
+			continue
+		}
+		if err := s.cfg.Limits.Allow(c.UserContext(), rule, limit.AddressFrom(email, c.IP())); err != nil {
+			return err
+		}
+	}
+	for _, rule := range ceilings {
+		if err := s.cfg.Limits.Allow(c.UserContext(), rule, email); err != nil {
+			return err
+		}
+	}
+	return nil
+}

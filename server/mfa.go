@@ -42,7 +42,7 @@ func (s *Server) mfaEmailSend(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Limits.Allow(c.UserContext(), limit.CodesPerAccountHour, u.Email); err != nil {
+	if err := s.limitAddress(c, u.Email, limit.CodesPerAccountHour, limit.CodesPerAddressCeiling); err != nil {
 		return err
 	}
 	valid, err := s.cfg.Password.SendCode(c.UserContext(), p)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sesame-auth/sesame/internal/testauthn"
 	"github.com/sesame-auth/sesame/internal/testserver"
+	"github.com/sesame-auth/sesame/internal/testsmtp"
 )
 
 // engines runs f on SQLite and, when it is configured, on PostgreSQL.
@@ -415,5 +416,55 @@ func TestNoticeMailsBounded(t *testing.T) {
 		if n := noticesTo(t, e, "alice@example.com", "") - before - signIns; n != 5 {
 			t.Fatalf("%d notices from 8 new devices within the hour; want 5", n)
 		}
+	})
+}
+
+// codeFrom waits for the next message to email and returns its code.
+func codeFrom(t *testing.T, e *testserver.Env, email string) string {
+	t.Helper()
+	for range 10 {
+		if code := testsmtp.ExtractCode(e.SMTP.Wait(t, email).Text); code != "" {
+			return code
+		}
+	}
+	t.Fatalf("no code for %s", email)
+	return ""
+}
+
+// TestOtherIPCannotBlockSignInMail is finding 5 (rule 56): one IP starting
+// flow after flow for an address neither ends the owner's live flow nor
+// keeps the owner, on another IP, from getting a code that works.
+func TestOtherIPCannotBlockSignInMail(t *testing.T) {
+	engines(t, testserver.Options{TrustProxy: true}, func(t *testing.T, e *testserver.Env) {
+		const email = "alice@example.com"
+		e.SignIn(t, email)
+		owner := testserver.H("X-Forwarded-For", "198.51.100.7")
+		attacker := testserver.H("X-Forwarded-For", "203.0.113.9")
+		r := startEmail(e, t, email, owner)
+		if r.Status != http.StatusAccepted {
+			t.Fatalf("owner's start: %d %s", r.Status, r.Body)
+		}
+		flowID, code := r.JSON(t)["flow_id"].(string), codeFrom(t, e, email)
+		accepted := 0
+		for range 10 {
+			if startEmail(e, t, email, attacker).Status == http.StatusAccepted {
+				accepted++
+			}
+		}
+		if accepted == 10 {
+			t.Errorf("one IP started 10 flows for one address within a minute; want it limited")
+		}
+		for range accepted {
+			codeFrom(t, e, email)
+		}
+		// The owner's flow, begun before, still works.
+		testserver.SessionOf(t, e.Do(t, "POST", "/api/email/verify", map[string]string{"flow_id": flowID, "code": code}, owner))
+		// And the owner can start another and use it.
+		r = startEmail(e, t, email, owner)
+		if r.Status != http.StatusAccepted {
+			t.Fatalf("owner's start after the attack: %d %s; want 202", r.Status, r.Body)
+		}
+		flowID, code = r.JSON(t)["flow_id"].(string), codeFrom(t, e, email)
+		testserver.SessionOf(t, e.Do(t, "POST", "/api/email/verify", map[string]string{"flow_id": flowID, "code": code}, owner))
 	})
 }
