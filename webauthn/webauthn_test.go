@@ -296,13 +296,13 @@ func TestRegisterAndSignIn(t *testing.T) {
 	a.Options.BackupEligible, a.Options.BackupState = true, true
 
 	rec := f.register(t, alice, a, "")
-	if rec.Name != "iCloud Keychain" || rec.UserID != alice.ID || !rec.BackupEligible || !rec.BackupState || !rec.UserVerified ||
+	if rec.Name != "Apple Passwords" || rec.UserID != alice.ID || !rec.BackupEligible || !rec.BackupState || !rec.UserVerified ||
 		rec.AttestationFormat != "packed" || !bytes.Equal(rec.AAGUID, icloud) || rec.Attachment != "platform" ||
 		!slices.Equal(rec.Transports, []string{"hybrid", "internal"}) || rec.LastUsedAt != nil {
 		t.Errorf("registered %+v", rec)
 	}
 	msgs := f.mail.all()
-	if len(msgs) != 1 || msgs[0].To != alice.Email || !strings.Contains(msgs[0].Text, `"iCloud Keychain"`) {
+	if len(msgs) != 1 || msgs[0].To != alice.Email || !strings.Contains(msgs[0].Text, `"Apple Passwords"`) {
 		t.Errorf("notices = %+v; want one passkey notice to alice", msgs)
 	}
 	// A name given wins; an unknown authenticator is "Passkey".
