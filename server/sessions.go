@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/base64"
 	"errors"
 	"time"
 
@@ -204,10 +205,14 @@ func (s *Server) me(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{
+	answer := fiber.Map{
 		"user":         userJSON{ID: u.ID, Email: u.Email},
 		"credentials":  credentials,
 		"has_password": hasPassword,
 		"sessions":     sessions,
-	})
+	}
+	// The WebAuthn user handle, for the page's WebAuthn L3 signals
+	// (signalAllAcceptedCredentials, signalCurrentUserDetails).
+	answer["webauthn_user_id"] = base64.RawURLEncoding.EncodeToString(u.WebAuthnHandle)
+	return c.JSON(answer)
 }

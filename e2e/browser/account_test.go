@@ -29,7 +29,7 @@ func TestPasswordWithEmailCode(t *testing.T) {
 	b.typeInto("#new-password", password)
 	b.typeInto("#new-password-again", password)
 	b.click("#password-save")
-	b.waitText("#status", "Password saved.")
+	b.waitText("#password-note", "Password saved.")
 	b.waitText("#password-state", "You have a password.")
 	b.shot("password-saved")
 
@@ -59,7 +59,7 @@ func TestPasswordWithEmailCode(t *testing.T) {
 	b.click("#password-remove")
 	b.waitVisible("#confirm")
 	b.click("#confirm-yes")
-	b.waitText("#status", "Password removed.")
+	b.waitText("#password-note", "Password removed.")
 	b.waitText("#password-state", "You have no password")
 }
 
@@ -83,7 +83,7 @@ func TestReauth(t *testing.T) {
 	b.waitVisible("#reauth-code-form")
 	code := mailedCode(t, env, email)
 	b.paste("#reauth-code", code)
-	b.waitText("#status", "Passkey added.")
+	b.waitText("#passkeys-note", "Passkey added.")
 	b.wait("one passkey", `document.querySelectorAll("#passkeys li").length === 1`)
 	b.wait("one session", `document.querySelectorAll("#sessions li").length === 1`)
 	b.shot("passkey-added")
@@ -95,7 +95,7 @@ func TestReauth(t *testing.T) {
 	b.waitVisible("#reauth-passkey")
 	b.shot("reauth-passkey")
 	b.click("#reauth-passkey")
-	b.waitText("#status", "Passkey removed.")
+	b.waitText("#passkeys-note", "Passkey removed.")
 	b.waitText("#sessions .item", "Signed in with a passkey")
 }
 
@@ -114,7 +114,7 @@ func TestSignOutEverywhere(t *testing.T) {
 	desk.wait("two sessions", `document.querySelectorAll("#sessions li").length === 2`)
 	desk.shot("two-sessions")
 	desk.click("#sessions li button.danger") // End: only the other session has one
-	desk.waitText("#status", "That session has ended.")
+	desk.waitText("#sessions-note", "That session has ended.")
 	desk.wait("one session", `document.querySelectorAll("#sessions li").length === 1`)
 	phone.open("/account")
 	phone.waitPage("/signin")
@@ -182,7 +182,7 @@ func TestPasswordWithPasskey(t *testing.T) {
 	b.typeInto("#new-password", password)
 	b.typeInto("#new-password-again", password)
 	b.click("#password-save")
-	b.waitText("#status", "Password saved.")
+	b.waitText("#password-note", "Password saved.")
 
 	creds := b.signOutHidingPasskeys()
 	b.restoreCredentials(creds)

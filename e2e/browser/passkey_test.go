@@ -82,7 +82,7 @@ func TestRenameAndRemovePasskey(t *testing.T) {
 	eval[any](b, `document.querySelector("#passkeys form.rename input").value = ""`)
 	b.typeInto("#passkeys form.rename input", "Work laptop")
 	b.click("#passkeys form.rename button[type=submit]")
-	b.waitText("#status", "Passkey renamed.")
+	b.waitText("#passkeys-note", "Passkey renamed.")
 	b.waitText("#passkeys .item-name", "Work laptop")
 	b.shot("renamed")
 
@@ -91,7 +91,7 @@ func TestRenameAndRemovePasskey(t *testing.T) {
 	b.waitText("#confirm-text", "“Work laptop”")
 	b.shot("confirm-remove")
 	b.click("#confirm-yes")
-	b.waitText("#status", "Passkey removed.")
+	b.waitText("#passkeys-note", "Passkey removed.")
 	b.waitVisible("#no-passkeys")
 	b.shot("removed")
 	b.waitCredentials(0) // PublicKeyCredential.signalUnknownCredential

@@ -41,6 +41,7 @@ async function start() {
   say(notes.take());
   draw();
   $("account").hidden = false;
+  signal();
 }
 
 function draw() {
@@ -52,6 +53,33 @@ function draw() {
 }
 
 onChange(() => { if (me) draw(); });
+
+// signal tells the person's passkey manager which passkeys this account
+// still accepts and the name it goes by (WebAuthn L3 signals), after every
+// load: a passkey removed on another device, or a new address, reaches it.
+function signal() {
+  if (!me.webauthn_user_id) return;
+  passkeys.accepted(me.webauthn_user_id, me.credentials.map((c) => c.id));
+  passkeys.userDetails(me.webauthn_user_id, me.user.email);
+}
+
+// confirmNear says key in a note at the top of section (the one that
+// held the button), where the person's eyes and focus are; it is emptied
+// before the next action.
+function confirmNear(section, key) {
+  if (!section) { say(key); return; }
+  const heading = section.querySelector("h2");
+  let note = section.querySelector(":scope > .note");
+  if (!note) {
+    note = el("p", { class: "note", role: "status", id: heading.id.replace(/-heading$/, "") + "-note" });
+    heading.after(note);
+  }
+  render(note, key);
+}
+
+function clearNotes() {
+  for (const n of document.querySelectorAll("section > .note")) clear(n);
+}
 
 // --- Words for dates, devices and methods ---------------------------------
 
@@ -102,8 +130,11 @@ function el(tag, props = {}, ...children) {
 
 // --- Asking before what cannot be undone ---------------------------------
 
-function confirmAction(text, yes) {
+// confirmAction asks text under a title (yes, by default) and resolves
+// to whether the person pressed yes.
+function confirmAction(text, yes, title = yes) {
   const dlg = $("confirm");
+  $("confirm-title").textContent = title;
   $("confirm-text").textContent = text;
   $("confirm-yes").textContent = yes;
   return new Promise((resolve) => {
@@ -211,14 +242,21 @@ function reauth() {
 // needed, then the page reloads the account and says what happened.
 async function act(button, label, fn, doneKey) {
   clearMessages();
+  clearNotes();
+  const section = button.closest("section"); // the button may be drawn anew
   await busy(button, async () => {
     try {
       await withReauth(fn);
       await load();
       draw();
-      if (doneKey) say(doneKey);
+      signal();
+      if (doneKey) confirmNear(section, doneKey);
     } catch (e) {
-      if (e.status === 401) { location.assign("/signin"); return; } // signed out elsewhere
+      if (e.status === 401) { // signed out elsewhere: the sign-in page says so
+        if (notes.sessionLost()) notes.leave("signedout.ended");
+        location.assign("/signin");
+        return;
+      }
       fail(e);
     }
   }, label);
@@ -233,7 +271,9 @@ function drawPasskeys() {
 }
 
 function passkeyItem(c) {
-  const name = c.name || t("passkeys.defaultName");
+  // The server's name for a passkey of an unknown provider reads in the
+  // page's language.
+  const name = !c.name || c.name === "Passkey" ? t("passkeys.defaultName") : c.name;
   const used = c.last_used_at ? t("passkeys.lastUsed", { when: ago(c.last_used_at) }) : t("passkeys.neverUsed");
   const renameBtn = el("button", { type: "button", class: "link", "aria-label": t("passkeys.renameLabel", { name }) }, t("passkeys.rename"));
   const removeBtn = el("button", { type: "button", class: "link danger", "aria-label": t("passkeys.removeLabel", { name }) }, t("passkeys.remove"));
@@ -268,7 +308,7 @@ function passkeyItem(c) {
     focusItem(c.id, "button");
   });
   removeBtn.addEventListener("click", async () => {
-    if (!(await confirmAction(t("passkeys.confirmRemove", { name }), t("passkeys.remove")))) return;
+    if (!(await confirmAction(t("passkeys.confirmRemove", { name }), t("passkeys.remove"), t("passkeys.confirmRemoveTitle")))) return;
     await act(removeBtn, "common.removing", async () => {
       await authed("DELETE", "/api/me/credentials/" + encodeURIComponent(c.id));
       await passkeys.forget(c.id);
@@ -350,7 +390,7 @@ $("password-form").addEventListener("submit", async (ev) => {
 });
 
 $("password-remove").addEventListener("click", async () => {
-  if (!(await confirmAction(t("pw.confirmRemove"), t("pw.remove")))) return;
+  if (!(await confirmAction(t("pw.confirmRemove"), t("pw.remove"), t("pw.confirmRemoveTitle")))) return;
   await act($("password-remove"), "common.removing", () => authed("DELETE", "/api/password"), "pw.removed");
   $("password-heading").focus();
 });
@@ -387,11 +427,12 @@ function drawSessions() {
     const name = device(s.user_agent);
     const main = el("div", { class: "item-main" }, el("span", { class: "item-name" }, name));
     if (s.current) main.append(el("span", { class: "badge current" }, t("sessions.thisDevice")));
-    const meta = [t("sessions.lastActive", { when: ago(s.last_used_at) }), t("sessions.signedInWith", { method: method(s.amr) })];
+    // Two "Chrome on Linux" are told apart by when and how each signed in.
+    const meta = [t("sessions.signedInWhen", { when: ago(s.created_at), method: method(s.amr) }), t("sessions.lastActive", { when: ago(s.last_used_at) })];
     if (s.ip) meta.push(s.ip);
     const item = el("li", { class: "item", "data-id": s.id }, main, el("p", { class: "meta" }, meta.join(" · ")));
     if (!s.current) {
-      const end = el("button", { type: "button", class: "link danger", "aria-label": t("sessions.endLabel", { device: name }) }, t("sessions.end"));
+      const end = el("button", { type: "button", class: "link danger", "aria-label": t("sessions.endLabel", { device: name, when: ago(s.created_at) }) }, t("sessions.end"));
       end.addEventListener("click", async () => {
         await act(end, "common.working", () => authed("DELETE", "/api/me/sessions/" + encodeURIComponent(s.id)), "sessions.ended");
         $("sessions-heading").focus();
@@ -414,7 +455,7 @@ $("sign-out").addEventListener("click", () => busy($("sign-out"), async () => {
 }));
 
 $("sign-out-all").addEventListener("click", async () => {
-  if (!(await confirmAction(t("sessions.confirmAll"), t("sessions.signOutAll")))) return;
+  if (!(await confirmAction(t("sessions.confirmAll"), t("sessions.signOutAll"), t("sessions.confirmAllTitle")))) return;
   await busy($("sign-out-all"), async () => {
     clearMessages();
     try {

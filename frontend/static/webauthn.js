@@ -133,3 +133,27 @@ export async function forget(credentialID) {
     }
   } catch { /* best effort */ }
 }
+
+// The WebAuthn Level 3 signals keep the person's passkey manager in step
+// with the account: which passkeys still work here (so it hides the ones
+// removed elsewhere) and the name it shows under each. Feature-detected;
+// where the browser cannot, nothing happens. userID is the WebAuthn user
+// handle (base64url), which is the account id.
+
+// accepted signals the passkeys the account still accepts.
+export async function accepted(userID, credentialIDs) {
+  try {
+    if (supported() && typeof PublicKeyCredential.signalAllAcceptedCredentials === "function") {
+      await PublicKeyCredential.signalAllAcceptedCredentials({ rpId: location.hostname, userId: userID, allAcceptedCredentialIds: credentialIDs });
+    }
+  } catch { /* best effort */ }
+}
+
+// userDetails signals the name the passkey manager shows for the account.
+export async function userDetails(userID, email) {
+  try {
+    if (supported() && typeof PublicKeyCredential.signalCurrentUserDetails === "function") {
+      await PublicKeyCredential.signalCurrentUserDetails({ rpId: location.hostname, userId: userID, name: email, displayName: email });
+    }
+  } catch { /* best effort */ }
+}
