@@ -53,7 +53,7 @@ func TestPasswordWithEmailCode(t *testing.T) {
 	b.shot("second-factor-code")
 	b.paste("#mfa-code", mailedCode(t, env, email))
 	b.waitAccount(email)
-	b.waitText("#sessions .item", "Signed in with a password and a second step")
+	b.waitText("#sessions .item", "Signed in now with a password and a second step")
 	b.shot("account")
 
 	b.click("#password-remove")
@@ -96,7 +96,7 @@ func TestReauth(t *testing.T) {
 	b.shot("reauth-passkey")
 	b.click("#reauth-passkey")
 	b.waitText("#passkeys-note", "Passkey removed.")
-	b.waitText("#sessions .item", "Signed in with a passkey")
+	b.waitText("#sessions .item", "Signed in now with a passkey")
 }
 
 // TestSignOutEverywhere signs one user in on two browsers, ends the
@@ -194,5 +194,5 @@ func TestPasswordWithPasskey(t *testing.T) {
 	b.shot("second-factor")
 	b.click("#mfa-passkey")
 	b.waitAccount(email)
-	b.waitText("#sessions .item", "Signed in with a password and a second step")
+	b.waitText("#sessions .item", "Signed in now with a password and a second step")
 }

@@ -37,7 +37,7 @@ func TestSignUpByEmailCode(t *testing.T) {
 	b.paste("#code", code[:3]+" "+code[3:])
 	b.waitAccount(email)
 	b.wait("one session, this one", `document.querySelectorAll("#sessions li").length === 1 && document.querySelector("#sessions .badge.current") !== null`)
-	if got := b.text("#sessions"); !strings.Contains(got, "Signed in with an email link or code") {
+	if got := b.text("#sessions"); !strings.Contains(got, "Signed in now with an email link or code") {
 		t.Errorf("session reads %q; want it signed in by email", got)
 	}
 	if got := b.text("#no-passkeys"); got != "You have no passkeys yet." {

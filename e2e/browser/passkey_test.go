@@ -17,8 +17,8 @@ func TestPasskey(t *testing.T) {
 	b.signUp(email, true)
 	b.shot("offer")
 	b.addPasskeyFromOffer(email)
-	if got := b.text("#passkeys"); !strings.Contains(got, "Device-bound") || !strings.Contains(got, "not used yet") {
-		t.Errorf("passkey reads %q; want a device-bound passkey not used yet", got)
+	if got := b.text("#passkeys"); !strings.Contains(got, "Kept on one device") || !strings.Contains(got, "not used yet") {
+		t.Errorf("passkey reads %q; want a passkey kept on one device, not used yet", got)
 	}
 	b.shot("account-with-passkey")
 
@@ -28,7 +28,7 @@ func TestPasskey(t *testing.T) {
 
 	b.click("#passkey-button")
 	b.waitAccount(email)
-	b.waitText("#sessions .item", "Signed in with a passkey")
+	b.waitText("#sessions .item", "Signed in now with a passkey")
 	b.wait("the passkey used", `document.querySelector("#passkeys li").textContent.includes("last used")`)
 	b.shot("account-after-passkey")
 
@@ -37,7 +37,7 @@ func TestPasskey(t *testing.T) {
 	b.typeInto("#email", email)
 	b.click("#use-key")
 	b.waitAccount(email)
-	b.waitText("#sessions .item", "Signed in with a passkey")
+	b.waitText("#sessions .item", "Signed in now with a passkey")
 }
 
 // TestPasskeyAutofill signs in through the email field's autofill
@@ -62,7 +62,7 @@ func TestPasskeyAutofill(t *testing.T) {
 	b.shot("signin")
 	b.pickPasskeyFromAutofill()
 	b.waitAccount(email)
-	b.waitText("#sessions .item", "Signed in with a passkey")
+	b.waitText("#sessions .item", "Signed in now with a passkey")
 	b.shot("account")
 }
 
