@@ -37,7 +37,7 @@ func BenchmarkEmailCodeSignIn(b *testing.B) {
 func BenchmarkRefresh(b *testing.B) {
 	e := testserver.New(b, testserver.Options{RateLimits: "off"})
 	s := e.SignIn(b, "bench@example.com")
-	b.ResetTimer()
+	cpu := startCPU(b)
 	for i := 0; i < b.N; i++ {
 		r := e.Do(b, "POST", "/api/session/refresh", nil, testserver.Cookie("sesame_refresh", s.Refresh))
 		if r.Status != http.StatusOK {
@@ -45,18 +45,20 @@ func BenchmarkRefresh(b *testing.B) {
 		}
 		s.Refresh = r.Cookie("sesame_refresh")
 	}
+	cpu.report(b)
 }
 
 // BenchmarkMe is GET /api/me with token verification.
 func BenchmarkMe(b *testing.B) {
 	e := testserver.New(b, testserver.Options{RateLimits: "off"})
 	s := e.SignIn(b, "bench@example.com")
-	b.ResetTimer()
+	cpu := startCPU(b)
 	for i := 0; i < b.N; i++ {
 		if r := e.Do(b, "GET", "/api/me", nil, testserver.Bearer(s.Access)); r.Status != http.StatusOK {
 			b.Fatalf("me: %d", r.Status)
 		}
 	}
+	cpu.report(b)
 }
 
 // BenchmarkKnownVsUnknown reports, for each pre-auth endpoint that takes an

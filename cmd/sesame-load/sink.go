@@ -13,7 +13,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"github.com/sesame-auth/sesame/internal/testsmtp"
+	"github.com/sesame-auth/sesame/internal/mailparse"
 )
 
 // errNoMail is a code that did not arrive in time.
@@ -140,16 +140,16 @@ func (s *sinkSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	m, err := testsmtp.Parse(raw)
+	m, err := mailparse.Parse(raw)
 	if err != nil {
 		return nil // not ours to judge; drop it
 	}
 	// A sign-in message carries a link; a second-factor one says
 	// "verification code". Notices carry neither, and no code.
-	if testsmtp.ExtractLinkToken(m.Text) == "" && !strings.Contains(m.Subject, "verification code") {
+	if mailparse.ExtractLinkToken(m.Text) == "" && !strings.Contains(m.Subject, "verification code") {
 		return nil
 	}
-	if code := testsmtp.ExtractCode(m.Text); code != "" {
+	if code := mailparse.ExtractCode(m.Text); code != "" {
 		for _, to := range s.to {
 			s.sink.put(to, code)
 		}

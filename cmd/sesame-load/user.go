@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sesame-auth/sesame/internal/testauthn"
+	"github.com/sesame-auth/sesame/internal/virtualauthn"
 )
 
 // The operations a virtual user mixes, and the set-up ones.
@@ -28,7 +28,7 @@ var mixOps = []string{opPasskey, opEmail, opRefresh, opMe}
 // passkey.
 type account struct {
 	email string
-	auth  *testauthn.Authenticator
+	auth  *virtualauthn.Authenticator
 	// access is the latest access token of the account's newest session.
 	access string
 }
@@ -159,7 +159,7 @@ func (u *vu) emailSignIn(ctx context.Context, email string) (session, error) {
 // register adds a passkey from a new authenticator to a, signed in as
 // u.cur.
 func (u *vu) register(ctx context.Context, a *account) error {
-	a.auth = testauthn.New(u.origin)
+	a.auth = virtualauthn.New(u.origin)
 	var c ceremony
 	if _, err := u.c.call(ctx, "POST", "/api/webauthn/register/begin", map[string]any{}, http.StatusOK, &c, bearer(u.cur.access)); err != nil {
 		return err

@@ -8,18 +8,9 @@
 package testsmtp
 
 import (
-	"bytes"
-	"encoding/base64"
-	"errors"
-	"fmt"
 	"io"
 	"log"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
-	"net/mail"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -27,32 +18,15 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/sesame-auth/sesame/internal/mailparse"
 )
 
 // WaitTimeout is how long Wait waits for a message before failing the test.
 const WaitTimeout = 10 * time.Second
 
-// Message is one message the server received, decoded.
-type Message struct {
-	// From is the bare address in the From header ("a@example.com", without
-	// a display name).
-	From string
-	// To holds the envelope recipients (RCPT TO), in the order given.
-	To []string
-	// Subject is the Subject header, RFC 2047 words decoded.
-	Subject string
-	// Text and HTML are the first text/plain and text/html parts (or the
-	// whole body when it is not multipart), transfer-decoded, with CRLF
-	// line endings turned into "\n".
-	Text, HTML string
-	// AuthUser is the user name given with AUTH PLAIN, or "" if the client
-	// did not authenticate.
-	AuthUser string
-	// MessageID is the Message-ID header, angle brackets included.
-	MessageID string
-	// Raw is the message exactly as received in DATA.
-	Raw []byte
-}
+// Message is one message the server received, decoded (mailparse).
+type Message = mailparse.Message
 
 // Server is an SMTP server listening on 127.0.0.1. Its methods are safe for
 // concurrent use.
@@ -272,123 +246,11 @@ func (s *session) Logout() error { return nil }
 
 // Parse decodes a raw RFC 5322 message into a Message, leaving To and
 // AuthUser empty (they come from the SMTP envelope).
-func Parse(raw []byte) (Message, error) {
-	m := Message{Raw: raw}
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return m, fmt.Errorf("read message: %w", err)
-	}
-	m.MessageID = msg.Header.Get("Message-ID")
-	var dec mime.WordDecoder
-	if m.Subject, err = dec.DecodeHeader(msg.Header.Get("Subject")); err != nil {
-		return m, fmt.Errorf("decode subject: %w", err)
-	}
-	if from := msg.Header.Get("From"); from != "" {
-		addr, err := mail.ParseAddress(from)
-		if err != nil {
-			return m, fmt.Errorf("parse From: %w", err)
-		}
-		m.From = addr.Address
-	}
-	err = walk(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, &m)
-	return m, err
-}
+func Parse(raw []byte) (Message, error) { return mailparse.Parse(raw) }
 
-// walk reads one MIME entity, descending into multipart ones, and fills
-// m.Text and m.HTML from the first text/plain and text/html leaves.
-func walk(contentType, encoding string, body io.Reader, m *Message) error {
-	if contentType == "" {
-		contentType = "text/plain"
-	}
-	mediaType, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return fmt.Errorf("parse Content-Type %q: %w", contentType, err)
-	}
-	if strings.HasPrefix(mediaType, "multipart/") {
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			// NextRawPart, not NextPart: NextPart decodes quoted-printable
-			// itself and drops the header, which would hide what we decode.
-			p, err := mr.NextRawPart()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("read %s part: %w", mediaType, err)
-			}
-			if err := walk(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, m); err != nil {
-				return err
-			}
-		}
-	}
-	var r io.Reader
-	switch strings.ToLower(strings.TrimSpace(encoding)) {
-	case "quoted-printable":
-		r = quotedprintable.NewReader(body)
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, &newlineSkipper{r: body})
-	case "", "7bit", "8bit", "binary":
-		r = body
-	default:
-		return fmt.Errorf("unknown Content-Transfer-Encoding %q", encoding)
-	}
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return fmt.Errorf("decode %s (%s): %w", mediaType, encoding, err)
-	}
-	text := strings.ReplaceAll(string(b), "\r\n", "\n")
-	switch {
-	case mediaType == "text/plain" && m.Text == "":
-		m.Text = text
-	case mediaType == "text/html" && m.HTML == "":
-		m.HTML = text
-	}
-	return nil
-}
+// ExtractCode returns the 6-digit code in a message's text, or "".
+func ExtractCode(text string) string { return mailparse.ExtractCode(text) }
 
-// newlineSkipper drops CR and LF, which base64 bodies wrap with.
-type newlineSkipper struct{ r io.Reader }
-
-func (n *newlineSkipper) Read(p []byte) (int, error) {
-	for {
-		k, err := n.r.Read(p)
-		j := 0
-		for _, c := range p[:k] {
-			if c != '\r' && c != '\n' {
-				p[j] = c
-				j++
-			}
-		}
-		if j > 0 || err != nil {
-			return j, err
-		}
-	}
-}
-
-var (
-	codeLine = regexp.MustCompile(`(?m)^[ \t]*(\d{6})[ \t]*$`)
-	codeAny  = regexp.MustCompile(`(?:^|[^\w\-#&;=/])(\d{6})(?:$|[^\w\-])`)
-	linkTok  = regexp.MustCompile(`/auth/link#t=([^\s"'<>&]+)`)
-)
-
-// ExtractCode returns the 6-digit code in a message's text: a line that
-// holds only six digits if there is one, else the first run of exactly six
-// digits standing on its own. It returns "" if there is none.
-func ExtractCode(text string) string {
-	if m := codeLine.FindStringSubmatch(text); m != nil {
-		return m[1]
-	}
-	if m := codeAny.FindStringSubmatch(text); m != nil {
-		return m[1]
-	}
-	return ""
-}
-
-// ExtractLinkToken returns the token in the first sign-in link of the form
-// "<base>/auth/link#t=<token>" in text, or "" if there is none.
-func ExtractLinkToken(text string) string {
-	if m := linkTok.FindStringSubmatch(text); m != nil {
-		return m[1]
-	}
-	return ""
-}
+// ExtractLinkToken returns the token of the first sign-in link in text,
+// or "".
+func ExtractLinkToken(text string) string { return mailparse.ExtractLinkToken(text) }

@@ -1,4 +1,4 @@
-package testauthn
+package virtualauthn
 
 import (
 	"encoding/base64"

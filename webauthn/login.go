@@ -1,0 +1,107 @@
+package webauthn
+
+// Sign-in: discoverable and email-first logins (WebAuthn L3 §7.2), and the fake credentials that keep addresses private.
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/signin"
+)
+
+// BeginLogin starts a sign-in. With email "" it is a discoverable login:
+// the authenticator offers the user's passkeys (the passkey button, and
+// browser autofill). With an email, allowCredentials lists that account's
+// credentials; an address without an account or without a passkey gets
+// stable fake ones of the same shape, so the answer tells nothing about
+// the address (WebAuthn L3 §14.6.2, SECURITY rule 10). It returns the
+// ceremony id and the PublicKeyCredentialRequestOptionsJSON.
+func (s *Service) BeginLogin(ctx context.Context, email string) (string, json.RawMessage, error) {
+	if strings.TrimSpace(email) == "" {
+		assertion, session, err := s.rp.BeginDiscoverableLogin()
+		if err != nil {
+			return "", nil, fmt.Errorf("begin login: %w", err)
+		}
+		return s.begin(ctx, sesame.CeremonyLogin, "", session, assertion.Response)
+	}
+	email, err := sesame.NormalizeEmail(email)
+	if err != nil {
+		return "", nil, err
+	}
+	var creds []sesame.Credential
+	u, err := s.cfg.Store.UserByEmail(ctx, email)
+	switch {
+	case errors.Is(err, sesame.ErrNotFound):
+		// The same queries as for an account, so that the answer takes
+		// as long (SECURITY rule 35).
+		if _, err := s.cfg.Store.CredentialsByUser(ctx, ""); err != nil {
+			return "", nil, fmt.Errorf("begin login: %w", err)
+		}
+	case err != nil:
+		return "", nil, fmt.Errorf("begin login: %w", err)
+	case u.DisabledAt == nil:
+		if creds, err = s.cfg.Store.CredentialsByUser(ctx, u.ID); err != nil {
+			return "", nil, fmt.Errorf("begin login: %w", err)
+		}
+	}
+	who, userID := s.fakeUser(email), ""
+	if len(creds) > 0 {
+		who, userID = newUser(u, creds), u.ID
+	}
+	assertion, session, err := s.rp.BeginLogin(who)
+	if err != nil {
+		return "", nil, fmt.Errorf("begin login: %w", err)
+	}
+	return s.begin(ctx, sesame.CeremonyLogin, userID, session, assertion.Response)
+}
+
+// FinishLogin verifies the assertion response credential against ceremony
+// ceremonyID and returns the proof of who signed in, for signin.Complete:
+// the user, the credential, and the session's amr values ("swk" for a
+// backup-eligible (synced) credential, "hwk" for a device-bound one, and
+// "user" when the authenticator verified the user; RFC 8176). Its spend
+// stores the credential's new signature counter. On failure the proof
+// still names the user and credential when they are known.
+func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential []byte) (signin.Proof, error) {
+	c, session, err := s.load(ctx, ceremonyID)
+	if err != nil {
+		return signin.Proof{Method: signin.MethodPasskey}, err
+	}
+	if c.Type != sesame.CeremonyLogin {
+		return signin.Proof{Method: signin.MethodPasskey}, s.refuse(ctx, c, "ceremony of another type", nil)
+	}
+	return s.finishAssertion(ctx, c, session, credential)
+}
+
+// fakeUser is the user behind an email-first login for an address without
+// an account or without a passkey: one or two credentials whose ids are
+// derived from HMAC(FakeCredentialKey, email), so they are stable across
+// calls and look like real ones (SECURITY rule 10).
+func (s *Service) fakeUser(email string) *user {
+	mac := func(parts ...string) []byte {
+		h := hmac.New(sha256.New, s.cfg.FakeCredentialKey)
+		for _, p := range parts {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+		return h.Sum(nil)
+	}
+	seed := mac("shape", email)
+	n := 1 + int(seed[0]%2)
+	creds := make([]sesame.Credential, n)
+	for i := range creds {
+		id := mac("id", email, string(rune('0'+i)))
+		if seed[1+i]%2 == 0 {
+			id = id[:16] // device-bound keys often use 16-byte ids
+		}
+		creds[i] = sesame.Credential{ID: id, Transports: []string{"hybrid", "internal"}}
+	}
+	handle := mac("handle", email)
+	return newUser(sesame.User{Email: email, WebAuthnHandle: handle}, creds)
+}
