@@ -2,6 +2,14 @@
 # Start Sesame locally, run the load tool against it, stop it: `make load`.
 #
 #   scripts/load.sh [sesame-load flags…]        e.g. -users 32 -duration 30s -mix passkey=1
+#   make load LOADFLAGS='-users 64 -duration 20s -mix passkey=1'
+#   make load LOADFLAGS='-users 64 -accounts 500 -minutes 10 -mix passkey=1 -progress 0'
+#                                               (a line per minute, then the change from
+#                                               the first minute to the last)
+#
+# The tool prints the CPU per operation of the server (read from its
+# /metrics) beside its own; this script adds the servers' CPU and memory
+# from /proc.
 #
 # Environment:
 #   DATABASE    sqlite (default: a new file in a temporary directory) or a
@@ -30,7 +38,7 @@ schema=""
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ -n "$schema" ]; then psql -q "$PG_ADMIN" -c "DROP SCHEMA $schema CASCADE" >/dev/null || true; fi
+  if [ -n "$schema" ]; then PGOPTIONS='-c client_min_messages=warning' psql -q "$PG_ADMIN" -c "DROP SCHEMA $schema CASCADE" >/dev/null || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT

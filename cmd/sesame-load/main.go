@@ -5,9 +5,12 @@
 // sink the tool runs: start the server with SESAME_SMTP_URL pointing at
 // -smtp-listen, and SESAME_RATE_LIMITS=off), registers a passkey with a
 // software authenticator, then loops a weighted mix of complete passkey
-// sign-ins, email-code sign-ins, refreshes and /api/me calls for -duration.
-// A progress line comes every -progress; at the end, a table of count,
-// rate, p50/p95/p99/max latency and errors by status per operation.
+// sign-ins, email-code sign-ins, refreshes and /api/me calls for -duration
+// (or -minutes, with a line per minute and the change from the first
+// minute to the last, to show decay). A progress line comes every
+// -progress; at the end, a table of count, rate, p50/p95/p99/max latency
+// and errors by status per operation, and the CPU per operation of the
+// server (from its /metrics) beside the load tool's own.
 //
 //	sesame-load -url http://localhost:8080 -users 32 -duration 30s -mix passkey=1
 //
@@ -48,6 +51,7 @@ type config struct {
 	JSON       string  // file for the results as JSON; "" for none
 	Rate       float64 // operations per second over all users; 0: as fast as they go
 	Logout     bool    // end an account's previous session when it signs in again
+	Minutes    int     // run this many minutes, printing each minute's rates; 0: -duration
 }
 
 func main() {
@@ -90,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	timeout := fs.Duration("timeout", 10*time.Second, "timeout of each request and of each wait for mail")
 	jsonOut := fs.String("json", "", "also write the results to this file as JSON")
 	logout := fs.Bool("logout", false, "end an account's previous session when it signs in again (keeps sessions per account flat on long runs)")
+	minutesFlag := fs.Int("minutes", 0, "run this many minutes instead of -duration, with a line per minute and the change from the first minute to the last")
 	rate := fs.Float64("rate", 0, "operations per second in all, paced evenly over the users (for latency at a given load); 0: as fast as they go")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -98,7 +103,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	cfg := config{Users: *users, Accounts: max(*accounts, *users), Duration: *duration, SMTPListen: *smtpListen,
-		Progress: *progress, Timeout: *timeout, JSON: *jsonOut, Rate: *rate, Logout: *logout}
+		Progress: *progress, Timeout: *timeout, JSON: *jsonOut, Rate: *rate, Logout: *logout, Minutes: *minutesFlag}
+	if cfg.Minutes > 0 {
+		cfg.Duration = time.Duration(cfg.Minutes) * time.Minute
+	}
 	for _, u := range strings.Split(*urls, ",") {
 		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
 			cfg.URLs = append(cfg.URLs, u)
@@ -168,7 +176,18 @@ func run(ctx context.Context, cfg config, codes codes, out io.Writer) ([]Result,
 	}
 	fmt.Fprintf(out, "set-up: %d of %d users ready in %s\n", n, len(users), time.Since(setupStart).Round(time.Millisecond))
 
-	cpu0 := cpuTime()
+	cpu0, srv0 := cpuTime(), c.serverStats(ctx)
+	measured := slices.DeleteFunc(slices.Clone(mixOps), func(op string) bool { return !slices.Contains(cfg.Mix.ops, op) })
+	if cfg.Logout {
+		measured = append(measured, opLogout)
+	}
+	var rows []minuteRow
+	stopMinutes, minutesDone := make(chan struct{}), make(chan struct{})
+	if cfg.Minutes > 0 {
+		go func() { defer close(minutesDone); rows = minutes(ctx, c, st, out, stopMinutes, measured) }()
+	} else {
+		close(minutesDone)
+	}
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	start := time.Now()
@@ -207,14 +226,28 @@ func run(ctx context.Context, cfg config, codes codes, out io.Writer) ([]Result,
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu, srv1 := cpuTime()-cpu0, c.serverStats(ctx)
 	close(stopProgress)
+	close(stopMinutes)
 	pwg.Wait()
+	<-minutesDone
 
 	results := st.results(elapsed, func(op string) bool { return op == opLogout || slices.Contains(mixOps, op) })
 	printResults(out, results, elapsed)
-	cpu := cpuTime() - cpu0
+	printMinutes(out, rows, measured)
+	ops := 0
+	for _, r := range results {
+		if r.Measure {
+			ops += r.Count + r.ErrSum
+		}
+	}
 	fmt.Fprintf(out, "load tool CPU: %.1f s over %.1f s (%.0f%% of %d cores)\n",
 		cpu.Seconds(), elapsed.Seconds(), 100*cpu.Seconds()/elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
+	server := "- (its /metrics did not answer)"
+	if srv0.ok && srv1.ok {
+		server = perOp(srv1.cpu-srv0.cpu, ops)
+	}
+	fmt.Fprintf(out, "CPU per operation (%d operations): server %s, load tool %s\n", ops, server, perOp(cpu, ops))
 	return results, ctx.Err()
 }
 

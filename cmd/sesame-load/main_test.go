@@ -127,3 +127,38 @@ func TestQuantile(t *testing.T) {
 		}
 	}
 }
+
+func TestParseProcessMetrics(t *testing.T) {
+	text := "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n" +
+		"# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 12.5\n" +
+		"process_resident_memory_bytes 4.194304e+07\ngo_goroutines 12\n"
+	cpu, rss, err := parseProcessMetrics(strings.NewReader(text))
+	if err != nil || cpu != 12.5 || rss != 41943040 {
+		t.Fatalf("parseProcessMetrics = %v, %v, %v; want 12.5, 41943040", cpu, rss, err)
+	}
+	if _, _, err := parseProcessMetrics(strings.NewReader("go_goroutines 1\n")); err == nil {
+		t.Error("no process metrics: want an error")
+	}
+}
+
+// TestMinutesSummary: the per-minute summary gives each operation's rate
+// minute by minute and the change from the first minute to the last.
+func TestMinutesSummary(t *testing.T) {
+	rows := []minuteRow{
+		{ok: map[string]int{opPasskey: 60000, opMe: 6000}, serverRSS: 40 << 20},
+		{ok: map[string]int{opPasskey: 57000, opMe: 6000}, serverRSS: 44 << 20},
+		{ok: map[string]int{opPasskey: 54000, opMe: 6000}, serverRSS: 42 << 20},
+	}
+	var out bytes.Buffer
+	printMinutes(&out, rows, []string{opPasskey, opMe})
+	for _, want := range []string{"passkey    -10.0%  (per second, minute by minute: 1000 950 900)", "me         +0.0%",
+		"server RSS: 40 MiB in minute 1, 42 MiB in the last, at most 44 MiB"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+	line := minuteRow{ok: map[string]int{opPasskey: 600}, toolCPU: 300 * time.Millisecond, serverCPU: 1200 * time.Millisecond}.line(0, time.Minute, []string{opPasskey})
+	if want := "minute 1:  passkey 10/s  errors 0  CPU per op: server 2.000 ms, load tool 0.500 ms"; line != want {
+		t.Errorf("line = %q; want %q", line, want)
+	}
+}

@@ -24,6 +24,8 @@ type opStats struct {
 	errors   map[string]int  // "429 rate_limited", "net" → count
 	interval int             // completions since the last progress line
 	failed   int             // failures since the last progress line
+	minute   int             // successes since the last minute line
+	mfailed  int             // failures since the last minute line
 }
 
 func newStats() *stats { return &stats{ops: map[string]*opStats{}} }
@@ -45,10 +47,27 @@ func (s *stats) record(name string, d time.Duration, err error) {
 	o.interval++
 	if err == nil {
 		o.ok = append(o.ok, d)
+		o.minute++
 		return
 	}
 	o.errors[errorKey(err)]++
 	o.failed++
+	o.mfailed++
+}
+
+// window returns, per operation, the successes since the last call, and
+// the failures of all operations; then it starts a new window. The
+// per-minute lines of -minutes are made from it.
+func (s *stats) window() (ok map[string]int, failed int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ok = map[string]int{}
+	for name, o := range s.ops {
+		ok[name] = o.minute
+		failed += o.mfailed
+		o.minute, o.mfailed = 0, 0
+	}
+	return ok, failed
 }
 
 // progress returns one line on the operations completed since the last
