@@ -387,7 +387,7 @@ func openDB(t *testing.T, url string) *db.DB {
 func TestQueueLeaseOutlivesDeadWorker(t *testing.T) {
 	d := dbtest.SQLite(t)
 	now := time.Now()
-	m, err := (&Queue{seal: mustSealer(t), cfg: QueueConfig{Now: time.Now}}).Prepare(
+	m, err := (&Queue{seal: mustSealer(t), cfg: QueueConfig{Now: func() time.Time { return now }}}).Prepare(
 		SignIn(SignInData{To: "crash@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15}), now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
