@@ -98,19 +98,25 @@ type Started struct {
 // ends the older live flows asked for by the same requester only, so
 // starts from another IP do not end the owner's (SECURITY rule 56).
 func (s *Service) Start(ctx context.Context, email, requester string) (Started, error) {
+	return s.StartIn(ctx, email, requester, "")
+}
+
+// StartIn is Start with the message written in language (the page's, as
+// mail.Language reads it; "" is English). An address without an account
+// is asked to finish creating it, one with an account to sign in; every
+// address is looked up alike, so the work tells nothing.
+func (s *Service) StartIn(ctx context.Context, email, requester, language string) (Started, error) {
 	email, err := sesame.NormalizeEmail(email)
 	if err != nil {
 		return Started{}, err
 	}
 	now := s.cfg.Now()
-	send := true
-	if !s.cfg.SignupOpen {
-		if _, err := s.cfg.Store.UserByEmail(ctx, email); errors.Is(err, sesame.ErrNotFound) {
-			send = false
-		} else if err != nil {
-			return Started{}, fmt.Errorf("start email flow: %w", err)
-		}
+	_, err = s.cfg.Store.UserByEmail(ctx, email)
+	newAccount := errors.Is(err, sesame.ErrNotFound)
+	if err != nil && !newAccount {
+		return Started{}, fmt.Errorf("start email flow: %w", err)
 	}
+	send := s.cfg.SignupOpen || !newAccount
 	token, code := sesame.NewToken(), NewCode()
 	f := sesame.EmailFlow{
 		ID:        sesame.NewID(),
@@ -133,6 +139,8 @@ func (s *Service) Start(ctx context.Context, email, requester string) (Started, 
 			Link:             s.cfg.PublicURL + "/auth/link#t=" + token,
 			Code:             code,
 			ExpiresInMinutes: int(s.cfg.FlowTTL / time.Minute),
+			IsNewAccount:     newAccount,
+			Language:         mail.Language(language),
 		})
 	}
 	m, err := s.cfg.Mail.Prepare(d, f.ExpiresAt)

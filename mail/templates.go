@@ -19,7 +19,8 @@ import (
 var templateFS embed.FS
 
 // templates maps a message name ("signin", "notice_passkey_added") to its
-// parsed parts. It is filled once when the package loads and only read
+// parsed parts; a translation is there as name@language ("signin@ja"),
+// parsed from templates/<language>/. It is filled once when the package loads and only read
 // after; templates are safe for concurrent use.
 var templates = mustParseTemplates()
 
@@ -41,8 +42,40 @@ func mustParseTemplates() map[string]messageTemplate {
 			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 		out[name] = messageTemplate{text: text, html: html}
 	}
+	for lang, names := range translated {
+		for _, name := range names {
+			dir := "templates/" + lang + "/"
+			text := texttemplate.Must(texttemplate.New(name+".txt").Option("missingkey=error").
+				ParseFS(templateFS, dir+"layout.txt", dir+name+".txt"))
+			html := htmltemplate.Must(htmltemplate.New("layout.html").Option("missingkey=error").
+				ParseFS(templateFS, dir+"layout.html", dir+name+".html"))
+			out[name+"@"+lang] = messageTemplate{text: text, html: html}
+		}
+	}
 	return out
 }
+
+// translated lists, per language other than English, the messages written
+// in it. A message asked for in a language it lacks goes out in English.
+var translated = map[string][]string{
+	"ja": {"signin"},
+}
+
+// Language returns the mail language for a page's language tag ("ja",
+// "ja-JP"): one that has translations, else "en".
+func Language(tag string) string {
+	base := strings.ToLower(strings.TrimSpace(tag))
+	if i := strings.IndexAny(base, "-_"); i >= 0 {
+		base = base[:i]
+	}
+	if _, ok := translated[base]; ok {
+		return base
+	}
+	return "en"
+}
+
+// localized is data that names the language its message is written in.
+type localized interface{ language() string }
 
 // render executes the message called name on data. It fails only on a bug
 // in a template or a draft decoded from a newer version; the caller (a
@@ -51,6 +84,11 @@ func render(name, to string, data any) (Message, error) {
 	t, ok := templates[name]
 	if !ok {
 		return Message{}, fmt.Errorf("mail: no template %q", name)
+	}
+	if l, ok := data.(localized); ok {
+		if tl, ok := templates[name+"@"+l.language()]; ok {
+			t = tl
+		}
 	}
 	var subject, text, html bytes.Buffer
 	if err := t.text.ExecuteTemplate(&subject, "subject", data); err != nil {
@@ -100,7 +138,12 @@ type SignInData struct {
 	ExpiresInMinutes int
 	// IsNewAccount words the email as finishing sign-up.
 	IsNewAccount bool
+	// Language is the page's language when the person asked (see
+	// Language); "" or one without a translation is English.
+	Language string `json:",omitempty"`
 }
+
+func (d SignInData) language() string { return d.Language }
 
 // SignIn is the email that carries a sign-in link and code.
 func SignIn(data SignInData) Draft {

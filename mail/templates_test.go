@@ -17,20 +17,24 @@ func TestSignInCarriesLinkAndCode(t *testing.T) {
 	tests := []struct {
 		name        string
 		newAccount  bool
+		language    string
 		wantSubject string
-		wantWord    string
+		wantWords   []string
 	}{
-		{"existing account", false, "Sign in to Sesame", "To sign in"},
-		{"new account", true, "Finish creating your Sesame account", "create your account"},
+		{"existing account", false, "", "Sign in to Sesame", []string{"To sign in", "15 minutes", "ignore this email"}},
+		{"new account", true, "", "Finish creating your Sesame account", []string{"create your account", "15 minutes", "ignore this email"}},
+		{"existing account, ja", false, "ja", "Sesame にサインイン", []string{"サインインするには", "有効期限は15分", "無視してください"}},
+		{"new account, ja", true, "ja", "Sesame アカウントの作成を完了してください", []string{"アカウントを作成", "有効期限は15分"}},
+		{"a language without mails", false, "fr", "Sign in to Sesame", []string{"To sign in", "15 minutes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := mustRender(t, SignIn(SignInData{To: "alice@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15, IsNewAccount: tt.newAccount}))
+			m := mustRender(t, SignIn(SignInData{To: "alice@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15, IsNewAccount: tt.newAccount, Language: tt.language}))
 			if m.To != "alice@example.com" || m.Subject != tt.wantSubject {
 				t.Errorf("SignIn() To, Subject = %q, %q; want %q, %q", m.To, m.Subject, "alice@example.com", tt.wantSubject)
 			}
 			for part, body := range map[string]string{"Text": m.Text, "HTML": m.HTML} {
-				for _, want := range []string{testLink, testCode, "15 minutes", "ignore this email", tt.wantWord} {
+				for _, want := range append([]string{testLink, testCode}, tt.wantWords...) {
 					if !strings.Contains(body, want) {
 						t.Errorf("SignIn().%s does not contain %q:\n%s", part, want, body)
 					}
@@ -203,6 +207,14 @@ func TestSubjectsCarryNoSecret(t *testing.T) {
 	for _, m := range msgs {
 		if strings.Contains(m.Subject, testCode) || strings.Contains(m.Subject, "Zm9v") {
 			t.Errorf("Subject %q carries a secret", m.Subject)
+		}
+	}
+}
+
+func TestLanguage(t *testing.T) {
+	for tag, want := range map[string]string{"ja": "ja", "ja-JP": "ja", "JA_jp": "ja", "en": "en", "en-US": "en", "fr": "en", "": "en", " ja ": "ja"} {
+		if got := Language(tag); got != want {
+			t.Errorf("Language(%q) = %q; want %q", tag, got, want)
 		}
 	}
 }

@@ -13,6 +13,9 @@ import (
 func (s *Server) emailStart(c *fiber.Ctx) error {
 	var req struct {
 		Email string `json:"email"`
+		// Locale is the page's language ("en", "ja"): the mail is written
+		// in it.
+		Locale string `json:"locale"`
 	}
 	if err := parseBody(c, &req); err != nil {
 		return err
@@ -30,7 +33,7 @@ func (s *Server) emailStart(c *fiber.Ctx) error {
 		limit.CodesPerAccountHour, limit.CodesPerAddressCeiling, limit.EmailStartPerAddressCeiling); err != nil {
 		return err
 	}
-	started, err := s.cfg.Email.Start(c.UserContext(), email, c.IP())
+	started, err := s.cfg.Email.StartIn(c.UserContext(), email, c.IP(), req.Locale)
 	if err != nil {
 		return err
 	}

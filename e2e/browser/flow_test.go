@@ -3,9 +3,12 @@ package browser_test
 import (
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/sesame-auth/sesame/internal/testsmtp"
 )
 
 // TestCodeStepSurvivesReload asks for a code, reloads the page as a phone
@@ -248,4 +251,41 @@ func TestSendLimit(t *testing.T) {
 	b.shot("send-limit")
 	b.paste("#code", last)
 	b.waitAccount(email)
+}
+
+// TestJapaneseMail signs up from a Japanese page: the mail is in Japanese,
+// asks to finish creating the account, and says how long the code lasts;
+// the next sign-in's mail says "sign in".
+func TestJapaneseMail(t *testing.T) {
+	t.Parallel() // no authenticator: runs beside the other such tests
+	env := newEnv(t)
+	b := openTab(t, env, "ja-mail", tabOptions{Language: "ja-JP,ja;q=0.9"})
+	const email = "kenji@example.com"
+
+	b.open("/signin")
+	b.waitText("h1", "Sesame にサインイン")
+	b.typeInto("#email", email)
+	b.click("#email-send")
+	b.waitVisible("#step-code")
+	m := env.SMTP.Wait(t, email)
+	if m.Subject != "Sesame アカウントの作成を完了してください" || !strings.Contains(m.Text, "有効期限は15分") {
+		t.Errorf("the sign-up mail reads %q:\n%s", m.Subject, m.Text)
+	}
+	b.paste("#code", testsmtp.ExtractCode(m.Text))
+	b.waitAccount(email)
+
+	b.click("#sign-out")
+	b.waitPage("/signin")
+	b.typeInto("#email", email)
+	b.click("#email-send")
+	b.waitVisible("#step-code")
+	for {
+		m = env.SMTP.Wait(t, email)
+		if testsmtp.ExtractCode(m.Text) != "" {
+			break
+		}
+	}
+	if m.Subject != "Sesame にサインイン" {
+		t.Errorf("the sign-in mail's subject is %q", m.Subject)
+	}
 }

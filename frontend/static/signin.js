@@ -7,7 +7,7 @@
 // Each step is an entry in the browser's history, and the code step
 // survives a reload (flowstate.js).
 
-import { setup, render } from "/static/i18n.js";
+import { setup, render, current } from "/static/i18n.js";
 import { request, refresh, signOut, currentUser, APIError, PageError } from "/static/api.js";
 import { $, busy, isBusy, say, fail, clearMessages, showStep, strong, codeField, validCode, countdown, clock } from "/static/ui.js";
 import { fieldError, clearField, watch, note } from "/static/messages.js";
@@ -209,7 +209,8 @@ $("use-key").addEventListener("click", () => {
 
 // startEmail asks for a link and code for email and keeps the new flow.
 async function startEmail() {
-  const r = await request("POST", "/api/email/start", { email });
+  // The mail is written in the page's language.
+  const r = await request("POST", "/api/email/start", { email, locale: current() });
   flowID = r.flow_id;
   const now = Date.now();
   flow.save({ flowID, email, until: now + (r.expires_in || 900) * 1000, resendAt: now + resendWait * 1000 });
