@@ -19,7 +19,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/mattn/go-sqlite3"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -116,10 +117,17 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, url string) (*DB, error) {
-	pool, err := sql.Open("pgx", url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		return nil, fmt.Errorf("postgres: %s: the URL does not parse", redactURL(url))
 	}
+	// A server that does not answer (down host, lost route) fails a
+	// request in seconds, as a 503, rather than holding it until the
+	// operating system gives up on the TCP connect.
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = ConnectTimeout
+	}
+	pool := stdlib.OpenDB(*cfg)
 	pool.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
 	pool.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
 	pool.SetConnMaxIdleTime(5 * time.Minute)
@@ -130,6 +138,10 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	}
 	return db, nil
 }
+
+// ConnectTimeout bounds a new PostgreSQL connection unless the URL sets
+// connect_timeout.
+const ConnectTimeout = 3 * time.Second
 
 // Dialect reports the engine.
 func (db *DB) Dialect() Dialect { return db.dialect }
@@ -236,8 +248,9 @@ func (t *txn) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	return t.tx.QueryRowContext(ctx, t.rebind(query), args...)
 }
 
-// wrap turns "not found" and "database busy" into domain errors; everything
-// else stays internal.
+// wrap turns "not found", "database busy" and "database unavailable" (down,
+// unreachable, too slow, out of disk) into domain errors; everything else
+// stays internal.
 func (db *DB) wrap(err error) error {
 	var se sqlite3.Error
 	switch {
@@ -247,6 +260,11 @@ func (db *DB) wrap(err error) error {
 		return sesame.ErrNotFound
 	case errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked):
 		return &sesame.Error{Code: sesame.EUnavailable, Message: "The service is busy; try again shortly.", RetryAfter: time.Second}
+	case sesame.ErrorCode(err) == sesame.EUnavailable:
+		return err // wrapped already
+	case isUnavailable(err):
+		// The cause stays in the chain for the log; the client sees 503.
+		return fmt.Errorf("%w: %w", errUnavailable, err)
 	case isUniqueViolation(err):
 		return fmt.Errorf("%w: %w", sesame.Errorf(sesame.EConflict, "Already exists."), err)
 	}

@@ -33,6 +33,10 @@ type Store interface {
 	ExpireMail(ctx context.Context, now time.Time) (int64, error)
 }
 
+// storeTimeout bounds each outbox statement, so a database that hangs
+// holds no worker for long.
+const storeTimeout = 5 * time.Second
+
 // Defaults of QueueConfig.
 const (
 	DefaultWorkers      = 4
@@ -93,6 +97,7 @@ type Queue struct {
 	done       chan struct{} // closed when the loop has returned
 
 	queued, sent, retried, expired, failed atomic.Uint64
+	storeDown                              atomic.Bool // the last claim failed
 
 	mu           sync.Mutex // guards the relay state below
 	failingSince time.Time  // first failure since the last success
@@ -192,7 +197,7 @@ func (q *Queue) Queued(n int) {
 func (q *Queue) Enqueue(d Draft) bool {
 	m, err := q.Prepare(d, q.cfg.Now().Add(q.cfg.NoticeTTL))
 	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 		err = q.cfg.Store.QueueMail(ctx, m)
 		cancel()
 	}
@@ -276,12 +281,17 @@ func (q *Queue) expireStale(ctx context.Context, now time.Time) {
 // returns how many it claimed.
 func (q *Queue) round(ctx context.Context) int {
 	now := q.cfg.Now()
-	batch, err := q.cfg.Store.ClaimMail(ctx, now, now.Add(q.cfg.Lease), q.cfg.Workers)
+	claimCtx, cancel := context.WithTimeout(ctx, storeTimeout)
+	batch, err := q.cfg.Store.ClaimMail(claimCtx, now, now.Add(q.cfg.Lease), q.cfg.Workers)
+	cancel()
 	if err != nil {
-		if ctx.Err() == nil {
-			q.cfg.Log.Warn("mail outbox: cannot claim messages", "err", err)
+		if ctx.Err() == nil && !q.storeDown.Swap(true) {
+			q.cfg.Log.Warn("mail outbox: cannot read the outbox; retrying every poll", "err", err)
 		}
 		return 0
+	}
+	if q.storeDown.Swap(false) {
+		q.cfg.Log.Info("mail outbox: the outbox can be read again")
 	}
 	var wg sync.WaitGroup
 	for _, m := range batch {
@@ -355,7 +365,7 @@ func (q *Queue) retry(m sesame.QueuedMail, cause error) {
 		return
 	}
 	q.retried.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	if err := q.cfg.Store.RetryMail(ctx, m.ID, next); err != nil {
 		// The lease runs out and the message is tried again anyway.
@@ -375,7 +385,7 @@ func (q *Queue) backoff(attempt int) time.Duration {
 }
 
 func (q *Queue) finish(m sesame.QueuedMail, status string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	if err := q.cfg.Store.FinishMail(ctx, m.ID, status, q.cfg.Now()); err != nil {
 		// For a sent message: it is sent again when its lease ends, with

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"mime"
 	"runtime/debug"
@@ -27,6 +28,18 @@ func (s *Server) recoverPanics(c *fiber.Ctx) (err error) {
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
+	return c.Next()
+}
+
+// RequestTimeout bounds the work of one request: a database that does
+// not answer fails it with a 503 in seconds instead of holding it.
+const RequestTimeout = 5 * time.Second
+
+// deadline gives the request's context RequestTimeout.
+func (s *Server) deadline(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), RequestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
 	return c.Next()
 }
 

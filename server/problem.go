@@ -1,9 +1,13 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -51,6 +55,42 @@ var titleOf = map[string]string{
 	sesame.EInternal:           "Internal error",
 }
 
+// errOutage answers a request that ran out of time or lost its connection
+// to the database: the client may try again (SECURITY: never a 500 for a
+// fault outside Sesame; docs/deploy.md "Faults").
+var errOutage = &sesame.Error{Code: sesame.EUnavailable,
+	Message: "The service is briefly unavailable; try again shortly.", RetryAfter: 5 * time.Second}
+
+// isOutage reports whether err is a timeout or a network failure that no
+// store turned into a domain error: the request deadline passed
+// (RequestTimeout) or a connection failed.
+func isOutage(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne)
+}
+
+// outageLog logs 503s at most once per outageLogEvery, with how many were
+// answered since, so an outage under load writes a few lines, not one per
+// request.
+type outageLog struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+const outageLogEvery = 10 * time.Second
+
+func (o *outageLog) note(log *slog.Logger, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if now := time.Now(); now.Sub(o.last) >= outageLogEvery {
+		log.Warn("answering 503: a dependency is unavailable", "err", err, "more_503s_since_last_line", o.suppressed)
+		o.last, o.suppressed = now, 0
+		return
+	}
+	o.suppressed++
+}
+
 // fromFiber gives Fiber's own errors (unknown route, body over the limit,
 // headers too large, …) a code.
 func fromFiber(fe *fiber.Error) *sesame.Error {
@@ -76,6 +116,7 @@ func fromFiber(fe *fiber.Error) *sesame.Error {
 // becomes an RFC 9457 problem here. Internal errors are logged and shown
 // only as a generic message.
 func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	var outage outageLog
 	return func(c *fiber.Ctx, err error) error {
 		var fe *fiber.Error
 		var se *sesame.Error
@@ -83,6 +124,12 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		case errors.As(err, &se):
 		case errors.As(err, &fe):
 			se = fromFiber(fe)
+		}
+		if (se == nil || se.Code == sesame.EInternal) && isOutage(err) {
+			se = errOutage
+		}
+		if se != nil && se.Code == sesame.EUnavailable {
+			outage.note(log, err)
 		}
 		if se == nil || sesame.ErrorCode(se) == sesame.EInternal {
 			log.Error("internal error", "method", c.Method(), "route", routeOf(c), "err", err)

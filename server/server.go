@@ -152,7 +152,7 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWith
 
 func (s *Server) routes() {
 	app := s.app
-	app.Use(s.recoverPanics, s.observe, s.securityHeaders, s.checkOrigin, s.requireJSON)
+	app.Use(s.recoverPanics, s.observe, s.deadline, s.securityHeaders, s.checkOrigin, s.requireJSON)
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sesame-auth/sesame/audit"
@@ -108,6 +109,9 @@ type App struct {
 	limitsDone chan struct{}
 	now        func() time.Time
 	sweepEvery time.Duration
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open opens the database, migrates it and builds every service.
@@ -329,22 +333,27 @@ func (a *App) sweep(ctx context.Context) {
 	}
 }
 
-// Close drains the mail queue and closes the database.
+// MailStats returns this instance's mail outbox counters.
+func (a *App) MailStats() mail.QueueStats { return a.queue.Stats() }
+
+// Close stops the mail workers (what they have not sent stays in the
+// outbox) and closes the database. Calls after the first do nothing.
 func (a *App) Close() error {
-	var err error
-	if a.stopLimits != nil {
-		a.stopLimits()
-		<-a.limitsDone
-	}
-	if a.queue != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = a.queue.Close(ctx)
-		cancel()
-	}
-	if a.DB != nil {
-		err = errors.Join(err, a.DB.Close())
-	}
-	return err
+	a.closeOnce.Do(func() {
+		if a.stopLimits != nil {
+			a.stopLimits()
+			<-a.limitsDone
+		}
+		if a.queue != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			a.closeErr = a.queue.Close(ctx)
+			cancel()
+		}
+		if a.DB != nil {
+			a.closeErr = errors.Join(a.closeErr, a.DB.Close())
+		}
+	})
+	return a.closeErr
 }
 
 // mailDomain is the right-hand side of Message-IDs: the From address's

@@ -51,6 +51,12 @@ type Options struct {
 	// TrustProxy makes the server take client IPs from X-Forwarded-For, as
 	// behind a proxy, so tests can speak for many clients.
 	TrustProxy bool
+	// SMTP is the relay to send to (several Envs sharing one); nil starts
+	// one for this Env.
+	SMTP *testsmtp.Server
+	// Mail shortens the mail outbox's polling, backoff and lease (fault
+	// tests); the zero value is production's.
+	Mail MailTiming
 	// Outbox runs without SMTP, as a developer does: mail goes to the
 	// development outbox served at /dev/outbox.
 	Outbox bool
@@ -76,7 +82,10 @@ type Env struct {
 func New(t testing.TB, opts Options) *Env {
 	t.Helper()
 	ctx := context.Background()
-	e := &Env{SMTP: testsmtp.Start(t), Clock: NewClock(time.Now()), logs: &testkit.LogBuffer{}, PublicURL: "http://localhost:8080"}
+	if opts.SMTP == nil {
+		opts.SMTP = testsmtp.Start(t)
+	}
+	e := &Env{SMTP: opts.SMTP, Clock: NewClock(time.Now()), logs: &testkit.LogBuffer{}, PublicURL: "http://localhost:8080"}
 	// Registered first, so it runs last: after the server has stopped.
 	t.Cleanup(func() {
 		e.secrets.collectMail(e.SMTP)
@@ -129,7 +138,8 @@ func New(t testing.TB, opts Options) *Env {
 		cfg.Audience = cfg.PublicURL
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.Open(ctx, cfg, log, app.Options{Now: e.Clock.Now, ReadTimeout: opts.ReadTimeout, IdleTimeout: opts.ReadTimeout})
+	a, err := app.Open(ctx, cfg, log, app.Options{Now: e.Clock.Now, ReadTimeout: opts.ReadTimeout, IdleTimeout: opts.ReadTimeout,
+		MailPoll: opts.Mail.Poll, MailBackoff: opts.Mail.Backoff, MailLease: opts.Mail.Lease})
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)
 	}
@@ -143,6 +153,14 @@ func New(t testing.TB, opts Options) *Env {
 	t.Cleanup(func() { a.Close() })
 	return e
 }
+
+// MailTiming shortens the mail outbox's timings.
+type MailTiming struct {
+	Poll, Backoff, Lease time.Duration
+}
+
+// FastMail polls every 20 ms and retries after 100 ms (at most 400 ms).
+var FastMail = MailTiming{Poll: 20 * time.Millisecond, Backoff: 100 * time.Millisecond, Lease: 2 * time.Second}
 
 // Logs returns everything the server logged so far.
 func (e *Env) Logs() string { return e.logs.String() }
