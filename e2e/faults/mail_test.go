@@ -118,4 +118,3 @@ func outcomes(t *testing.T, e *testserver.Env) map[string]int {
 	}
 	return o
 }
-
