@@ -10,7 +10,7 @@ ifeq ($(PG_UP),yes)
 export SESAME_TEST_POSTGRES_URL ?= $(PG_URL)
 endif
 
-.PHONY: run build test vet fuzz bench load mutate axe aaguids clean
+.PHONY: run build test faults vet fuzz bench load mutate axe aaguids clean
 
 run: build ## build and start on embedded defaults (SQLite under data/, mail to the log and /dev/outbox)
 	./bin/sesame serve
@@ -21,9 +21,13 @@ build:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
+	$(GO) vet -tags faults ./e2e/faults/
 
 test: vet ## every test (PostgreSQL too when it runs locally)
 	$(GO) test -count=1 -timeout 10m ./...
+
+faults: vet ## slow fault tests: PostgreSQL stopped under load (a private cluster), kill -9 under load, a 10 s relay outage
+	$(GO) test -count=1 -timeout 15m -tags faults ./e2e/faults/
 
 FUZZTIME ?= 60s
 fuzz: ## each fuzz target for FUZZTIME
