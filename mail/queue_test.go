@@ -60,7 +60,7 @@ func fastConfig(store Store, s Sender, log *slog.Logger, now func() time.Time) Q
 	return QueueConfig{
 		Store: store, Sender: s, Key: testKey, Domain: "sesame.example", Log: log, Now: now,
 		Poll: 10 * time.Millisecond, FirstBackoff: 20 * time.Millisecond, MaxBackoff: 80 * time.Millisecond,
-		Lease: time.Second,
+		Lease: 30 * time.Second, // never runs out in these tests, however slow the machine
 	}
 }
 
@@ -386,8 +386,9 @@ func openDB(t *testing.T, url string) *db.DB {
 // same Message-ID.
 func TestQueueLeaseOutlivesDeadWorker(t *testing.T) {
 	d := dbtest.SQLite(t)
-	now := time.Now()
-	m, err := (&Queue{seal: mustSealer(t), cfg: QueueConfig{Now: func() time.Time { return now }}}).Prepare(
+	clock := testkit.NewClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	now := clock.Now()
+	m, err := (&Queue{seal: mustSealer(t), cfg: QueueConfig{Now: clock.Now}}).Prepare(
 		SignIn(SignInData{To: "crash@example.com", Link: testLink, Code: testCode, ExpiresInMinutes: 15}), now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -395,16 +396,17 @@ func TestQueueLeaseOutlivesDeadWorker(t *testing.T) {
 	if err := d.QueueMail(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	// The dead worker's claim: leased for 300 ms, never finished.
-	if got, err := d.ClaimMail(context.Background(), now, now.Add(300*time.Millisecond), 10); err != nil || len(got) != 1 {
+	// The dead worker's claim: leased for a minute, never finished.
+	if got, err := d.ClaimMail(context.Background(), now, now.Add(time.Minute), 10); err != nil || len(got) != 1 {
 		t.Fatalf("ClaimMail = %d rows, %v", len(got), err)
 	}
 	f := &fakeSender{}
-	startQueue(t, fastConfig(d, f, nil, time.Now))
-	time.Sleep(100 * time.Millisecond)
+	startQueue(t, fastConfig(d, f, nil, clock.Now))
+	time.Sleep(100 * time.Millisecond) // several polls
 	if _, sent := f.counts(); sent != 0 {
 		t.Fatal("sent while another worker held the lease")
 	}
+	clock.Advance(time.Minute)
 	waitFor(t, "the message sent after the lease", func() bool { _, sent := f.counts(); return sent == 1 })
 	if got := f.sent[0].ID; got != m.ID+"@sesame.example" {
 		t.Errorf("Message-ID %q; want %q", got, m.ID+"@sesame.example")

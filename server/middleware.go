@@ -33,7 +33,7 @@ func (s *Server) recoverPanics(c *fiber.Ctx) (err error) {
 
 // RequestTimeout bounds the work of one request: a database that does
 // not answer fails it with a 503 in seconds instead of holding it.
-const RequestTimeout = 5 * time.Second
+const RequestTimeout = 10 * time.Second
 
 // deadline gives the request's context RequestTimeout.
 func (s *Server) deadline(c *fiber.Ctx) error {
