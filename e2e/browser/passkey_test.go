@@ -80,7 +80,11 @@ func TestRenameAndRemovePasskey(t *testing.T) {
 	b.waitVisible("#passkeys form.rename")
 	b.shot("rename")
 	eval[any](b, `document.querySelector("#passkeys form.rename input").value = ""`)
+	b.click("#passkeys form.rename button[type=submit]")
+	b.wait("the message at the name field", `(() => { const i = document.querySelector("#passkeys form.rename input"); const m = document.getElementById(i.getAttribute("aria-describedby")); return i.getAttribute("aria-invalid") === "true" && m.textContent === "Enter a name." && m.offsetParent !== null; })()`)
+	b.shot("rename-empty")
 	b.typeInto("#passkeys form.rename input", "Work laptop")
+	b.wait("the message to go", `!document.querySelector("#passkeys form.rename input").hasAttribute("aria-invalid")`)
 	b.click("#passkeys form.rename button[type=submit]")
 	b.waitText("#passkeys-note", "Passkey renamed.")
 	b.waitText("#passkeys .item-name", "Work laptop")
@@ -95,4 +99,15 @@ func TestRenameAndRemovePasskey(t *testing.T) {
 	b.waitVisible("#no-passkeys")
 	b.shot("removed")
 	b.waitCredentials(0) // PublicKeyCredential.signalUnknownCredential
+
+	// The account's activity says all of it in plain words. (The test
+	// server's clock stands still, so their order is not checked.)
+	b.waitText("#activity", "Passkey removed")
+	got := b.text("#activity")
+	for _, want := range []string{"Passkey renamed", "Passkey added", "Signed in with an email code", "Account created", "Chrome on Linux"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("activity reads %q; want %q in it", got, want)
+		}
+	}
+	b.shot("activity")
 }

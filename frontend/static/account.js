@@ -10,6 +10,8 @@ import { $, busy, say, fail, clearMessages, strong, codeField, validCode, countd
 import * as passkeys from "/static/webauthn.js";
 import { scopeList } from "/static/scopes.js";
 import * as notes from "/static/notes.js";
+import * as activity from "/static/activity.js";
+import { fieldError, watch } from "/static/messages.js";
 
 setup();
 
@@ -18,8 +20,10 @@ let apps = null; // null: this server lists no apps
 
 async function load() {
   const listed = authed("GET", "/api/me/apps").catch(() => null);
+  const events = activity.load();
   me = await authed("GET", "/api/me");
   apps = await listed;
+  await events;
 }
 
 async function start() {
@@ -50,6 +54,7 @@ function draw() {
   drawPassword();
   drawApps();
   drawSessions();
+  activity.draw({ when: ago, device });
 }
 
 onChange(() => { if (me) draw(); });
@@ -239,8 +244,9 @@ function reauth() {
 }
 
 // act runs an account change behind button: working state, reauth when
-// needed, then the page reloads the account and says what happened.
-async function act(button, label, fn, doneKey) {
+// needed, then the page reloads the account and says what happened next
+// to it. A failure about a field (the rename's) is said at field.
+async function act(button, label, fn, doneKey, field) {
   clearMessages();
   clearNotes();
   const section = button.closest("section"); // the button may be drawn anew
@@ -257,7 +263,8 @@ async function act(button, label, fn, doneKey) {
         location.assign("/signin");
         return;
       }
-      fail(e);
+      if (field && field.isConnected) fieldError(field, e).focus();
+      else fail(e);
     }
   }, label);
 }
@@ -278,11 +285,14 @@ function passkeyItem(c) {
   const renameBtn = el("button", { type: "button", class: "link", "aria-label": t("passkeys.renameLabel", { name }) }, t("passkeys.rename"));
   const removeBtn = el("button", { type: "button", class: "link danger", "aria-label": t("passkeys.removeLabel", { name }) }, t("passkeys.remove"));
   const inputID = "rename-" + c.id;
-  const input = el("input", { id: inputID, type: "text", maxlength: "64", autocomplete: "off", required: "" });
+  const input = el("input", { id: inputID, type: "text", maxlength: "64", autocomplete: "off", required: "", "aria-describedby": inputID + "-error" });
+  watch(input);
   const save = el("button", { type: "submit" }, t("passkeys.save"));
   const cancel = el("button", { type: "button", class: "link" }, t("common.cancel"));
   const form = el("form", { class: "rename", novalidate: "", hidden: "" },
-    el("label", { for: inputID }, t("passkeys.name")), input, el("div", { class: "row" }, save, cancel));
+    el("label", { for: inputID }, t("passkeys.name")), input,
+    el("p", { id: inputID + "-error", class: "field-error", role: "alert" }),
+    el("div", { class: "row" }, save, cancel));
   const item = el("li", { class: "item", "data-id": c.id },
     el("div", { class: "item-main" },
       el("span", { class: "item-name" }, name),
@@ -303,8 +313,8 @@ function passkeyItem(c) {
     ev.preventDefault();
     clearMessages();
     const newName = input.value.trim();
-    if (!newName) { fail(new PageError("err.name_empty")); input.focus(); return; }
-    await act(save, "common.saving", () => authed("PATCH", "/api/me/credentials/" + encodeURIComponent(c.id), { name: newName }), "passkeys.renamed");
+    if (!newName) { fieldError(input, new PageError("err.name_empty")).focus(); return; }
+    await act(save, "common.saving", () => authed("PATCH", "/api/me/credentials/" + encodeURIComponent(c.id), { name: newName }), "passkeys.renamed", input);
     focusItem(c.id, "button");
   });
   removeBtn.addEventListener("click", async () => {
