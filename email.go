@@ -1,6 +1,7 @@
 package sesame
 
 import (
+	"net"
 	"net/mail"
 	"strings"
 )
@@ -24,6 +25,11 @@ func NormalizeEmail(s string) (string, error) {
 	}
 	at := strings.LastIndexByte(s, '@')
 	if at < 1 || at == len(s)-1 || !strings.Contains(s[at+1:], ".") {
+		return "", bad
+	}
+	// IP-literal domains ("a@[192.0.2.1]", "a@192.0.2.1") name no mail
+	// domain anyone owns (SECURITY rule 59).
+	if domain := strings.Trim(s[at+1:], "[]"); strings.HasPrefix(s[at+1:], "[") || net.ParseIP(domain) != nil {
 		return "", bad
 	}
 	return strings.ToLower(s), nil

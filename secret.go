@@ -14,6 +14,10 @@ const (
 	PurposeFakeCredential = "sesame/v1/webauthn-fake-credential"
 	PurposeKeyEncryption  = "sesame/v1/signing-key-encryption"
 	PurposeMailSeal       = "sesame/v1/mail-outbox-seal"
+	// PurposeRecoveryCodeMAC keys the HMAC recovery codes are stored as.
+	PurposeRecoveryCodeMAC = "sesame/v1/recovery-code-mac"
+	// PurposeTOTPEncryption seals authenticator-app secrets at rest.
+	PurposeTOTPEncryption = "sesame/v1/totp-secret-encryption"
 )
 
 // RootSecret is the installation's root secret, from which every purpose key

@@ -6,6 +6,8 @@ import "time"
 type User struct {
 	ID    string
 	Email string
+	// Name is the display name the user chose; "" when none.
+	Name string
 	// WebAuthnHandle is the WebAuthn user handle: 32 random bytes that carry
 	// no personal data (WebAuthn L3 §14.6.1).
 	WebAuthnHandle []byte
@@ -39,4 +41,12 @@ type Session struct {
 type Client struct {
 	IP        string
 	UserAgent string
+}
+
+// UserSummary is a user as an operator's list shows it.
+type UserSummary struct {
+	User User
+	// LastSignIn is the last successful sign-in in the audit log; nil if
+	// none is recorded.
+	LastSignIn *time.Time
 }

@@ -9,13 +9,13 @@ import (
 	"github.com/sesame-auth/sesame"
 )
 
-const userColumns = `id, email, webauthn_handle, created_at, disabled_at`
+const userColumns = `id, email, webauthn_handle, created_at, disabled_at, name`
 
 func scanUser(row interface{ Scan(...any) error }) (sesame.User, error) {
 	var u sesame.User
 	var created int64
 	var disabled sql.NullInt64
-	if err := row.Scan(&u.ID, &u.Email, &u.WebAuthnHandle, &created, &disabled); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.WebAuthnHandle, &created, &disabled, &u.Name); err != nil {
 		return sesame.User{}, err
 	}
 	u.CreatedAt, u.DisabledAt = fromMS(created), nullMS(disabled)

@@ -30,8 +30,8 @@ type messageTemplate struct {
 }
 
 func mustParseTemplates() map[string]messageTemplate {
-	names := []string{"signin", "mfacode"}
-	for _, k := range noticeKinds {
+	names := []string{"signin", "mfacode", "emailchange"}
+	for _, k := range append(noticeKinds[:len(noticeKinds):len(noticeKinds)], accountNoticeKinds...) {
 		names = append(names, "notice_"+string(k))
 	}
 	out := make(map[string]messageTemplate, len(names))

@@ -49,6 +49,9 @@ type Store interface {
 	ConsumeEmailFlow(ctx context.Context, id string, now time.Time) error
 	UseMFAToken(ctx context.Context, jti, userID, reason string, now, expires time.Time) error
 	MFATokenUsed(ctx context.Context, jti string) (bool, error)
+	// CountMFACodeAttempt counts authenticator-app and recovery codes
+	// guessed with one MFA-pending token.
+	CountMFACodeAttempt(ctx context.Context, jti string, expires time.Time) (int, error)
 }
 
 // Mailer is the durable outbox (mail.Queue). A code's mail is prepared,
@@ -99,6 +102,9 @@ type Config struct {
 	// Credentials, when set, says who has passkeys to offer as the second
 	// factor; without it only email_otp is offered.
 	Credentials Credentials
+	// Factors, when set, says who has an authenticator app or recovery
+	// codes to offer as the second factor.
+	Factors Factors
 	// Tarpit, when set, slows password guessing per address: Begin refuses
 	// while the address must wait, and so does Finish, which counts the
 	// attempt before checking the proof (SECURITY rules 34, 53).

@@ -398,14 +398,32 @@ func (s *Service) whyNotLive(ctx context.Context, loginID string) error {
 
 // methods lists the second factors userID can use.
 func (s *Service) methods(ctx context.Context, userID string) ([]string, error) {
+	var methods []string
 	if s.cfg.Credentials != nil {
 		creds, err := s.cfg.Credentials.CredentialsByUser(ctx, userID)
 		if err != nil {
 			return nil, err
 		}
 		if len(creds) > 0 {
-			return []string{"webauthn", "email_otp"}, nil
+			methods = append(methods, "webauthn")
 		}
 	}
-	return []string{"email_otp"}, nil
+	methods = append(methods, "email_otp")
+	if s.cfg.Factors != nil {
+		hasTOTP, err := s.cfg.Factors.HasTOTP(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		left, err := s.cfg.Factors.RecoveryCodesLeft(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		if hasTOTP {
+			methods = append(methods, "totp")
+		}
+		if left > 0 {
+			methods = append(methods, "recovery_code")
+		}
+	}
+	return methods, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/sesame-auth/sesame/magiclink"
 	"github.com/sesame-auth/sesame/mail"
 	"github.com/sesame-auth/sesame/password"
+	"github.com/sesame-auth/sesame/recovery"
 	"github.com/sesame-auth/sesame/signin"
 	"github.com/sesame-auth/sesame/token"
 	"github.com/sesame-auth/sesame/webauthn"
@@ -60,6 +61,8 @@ type Config struct {
 	Password *password.Service
 	// WebAuthn runs passkey and security-key ceremonies.
 	WebAuthn *webauthn.Service
+	// Recovery makes and spends recovery codes.
+	Recovery *recovery.Service
 	// Limits enforces rate limits shared through the database.
 	Limits *limit.Limiter
 	// Audit records security events.
@@ -192,5 +195,6 @@ func (s *Server) routes() {
 	api.Post("/mfa/webauthn/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.mfaWebAuthnBegin)
 	api.Post("/mfa/webauthn/finish", s.limitIP(limit.WebAuthnFinishPerIP), s.mfaWebAuthnFinish)
 
+	s.accountRoutes(api)
 	s.pages()
 }

@@ -20,6 +20,7 @@ const refreshCookie = "sesame_refresh"
 type userJSON struct {
 	ID    string `json:"id"`
 	Email string `json:"email"`
+	Name  string `json:"name,omitempty"`
 }
 
 type sessionResponse struct {
@@ -56,7 +57,7 @@ func (s *Server) sendSession(c *fiber.Ctx, u sesame.User, sess sesame.Session, r
 		AccessToken: access,
 		TokenType:   "Bearer",
 		ExpiresIn:   int(claims.ExpiresAt.Sub(claims.IssuedAt) / time.Second),
-		User:        userJSON{ID: u.ID, Email: u.Email},
+		User:        userOf(u),
 		AMR:         sess.AMR,
 	})
 }
@@ -206,7 +207,7 @@ func (s *Server) me(c *fiber.Ctx) error {
 		return err
 	}
 	answer := fiber.Map{
-		"user":         userJSON{ID: u.ID, Email: u.Email},
+		"user":         userOf(u),
 		"credentials":  credentials,
 		"has_password": hasPassword,
 		"sessions":     sessions,
@@ -214,5 +215,8 @@ func (s *Server) me(c *fiber.Ctx) error {
 	// The WebAuthn user handle, for the page's WebAuthn L3 signals
 	// (signalAllAcceptedCredentials, signalCurrentUserDetails).
 	answer["webauthn_user_id"] = base64.RawURLEncoding.EncodeToString(u.WebAuthnHandle)
+	if err := s.addAccountFacts(c, u, answer); err != nil {
+		return err
+	}
 	return c.JSON(answer)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/sesame-auth/sesame/magiclink"
 	"github.com/sesame-auth/sesame/mail"
 	"github.com/sesame-auth/sesame/password"
+	"github.com/sesame-auth/sesame/recovery"
 	"github.com/sesame-auth/sesame/server"
 	"github.com/sesame-auth/sesame/signin"
 	"github.com/sesame-auth/sesame/token"
@@ -226,6 +227,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		CodeKey:     secret.Key(sesame.PurposeCodeMAC),
 		PublicURL:   cfg.PublicURL,
 		Credentials: a.DB,
+		Factors:     a.DB,
 		Logger:      log,
 		Now:         opts.Now,
 	})
@@ -261,6 +263,12 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		Sessions: sessions,
 		Password: passwords,
 		WebAuthn: passkeys,
+		Recovery: recovery.New(recovery.Config{
+			Store:  a.DB,
+			Key:    secret.Key(sesame.PurposeRecoveryCodeMAC),
+			Tarpit: recoveryTarpit(tarpit),
+			Now:    opts.Now,
+		}),
 		Issuer:   a.Issuer,
 		Keys:     a.Keys,
 		Outbox:   outbox,

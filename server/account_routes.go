@@ -1,0 +1,16 @@
+package server
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/sesame-auth/sesame/limit"
+)
+
+// accountRoutes are the routes of recovery codes, authenticator apps and
+// the account's life (API.md "Account lifecycle, recovery codes,
+// authenticator apps").
+func (s *Server) accountRoutes(api fiber.Router) {
+	api.Post("/me/recovery-codes", s.requireAuth, s.requireRecentAuth, s.recoveryCodesCreate)
+	api.Post("/mfa/recovery", s.limitIP(limit.MFACodePerIP), s.mfaRecovery)
+	api.Post("/recovery/signin", s.limitIP(limit.RecoverySignInPerIP), s.recoverySignIn)
+}
