@@ -263,12 +263,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		Sessions: sessions,
 		Password: passwords,
 		WebAuthn: passkeys,
-		Recovery: recovery.New(recovery.Config{
-			Store:  a.DB,
-			Key:    secret.Key(sesame.PurposeRecoveryCodeMAC),
-			Tarpit: recoveryTarpit(tarpit),
-			Now:    opts.Now,
-		}),
+		Recovery: recovery.New(recoveryConfig(a.DB, secret, tarpit, opts.Now)),
 		Issuer:   a.Issuer,
 		Keys:     a.Keys,
 		Outbox:   outbox,
