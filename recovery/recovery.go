@@ -28,10 +28,12 @@ type Store interface {
 
 // Tarpit delays repeated failures per address; the password's
 // limit.Tarpit is the one used, so guesses by password and by recovery
-// code share one budget (SECURITY rule 34).
+// code share one budget (SECURITY rules 34 and 53).
 type Tarpit interface {
-	Check(ctx context.Context, subject string) error
-	Fail(ctx context.Context, subject string) error
+	// Claim counts an attempt as a failure before the proof is checked,
+	// or refuses while the address must wait.
+	Claim(ctx context.Context, subject string) error
+	// Succeed clears the count after a proof held.
 	Succeed(ctx context.Context, subject string) error
 }
 
@@ -113,7 +115,8 @@ func (s *Service) use(ctx context.Context, userID, c string) error {
 // passkey and mailbox, and returns its user. Every failure — an unknown
 // address, a disabled account, a wrong or spent code — is the same
 // invalid_credentials after the same work: one HMAC and one conditional
-// UPDATE (SECURITY rule 35). Failures count in the tarpit of the address.
+// UPDATE (SECURITY rule 35). Every try counts in the tarpit of the
+// address before the code is looked at; a success clears it.
 func (s *Service) SignIn(ctx context.Context, email, code string) (sesame.User, error) {
 	email, err := sesame.NormalizeEmail(email)
 	if err != nil {
@@ -124,7 +127,7 @@ func (s *Service) SignIn(ctx context.Context, email, code string) (sesame.User, 
 		return sesame.User{}, errFormat
 	}
 	if s.cfg.Tarpit != nil {
-		if err := s.cfg.Tarpit.Check(ctx, email); err != nil {
+		if err := s.cfg.Tarpit.Claim(ctx, email); err != nil {
 			return sesame.User{}, err
 		}
 	}
@@ -141,26 +144,15 @@ func (s *Service) SignIn(ctx context.Context, email, code string) (sesame.User, 
 		err = errWrongCode
 	}
 	if sesame.ErrorCode(err) == sesame.EInvalidCode {
-		s.tarpit(ctx, email, false)
-		return sesame.User{}, errSignIn
+		return sesame.User{}, errSignIn // Claim counted the failure
 	} else if err != nil {
 		return sesame.User{}, err
 	}
-	s.tarpit(ctx, email, true)
-	return u, nil
-}
-
-// tarpit records the outcome for email. A failure to record is not the
-// caller's problem: the answer stands.
-func (s *Service) tarpit(ctx context.Context, email string, ok bool) {
-	if s.cfg.Tarpit == nil {
-		return
-	}
-	if ok {
+	if s.cfg.Tarpit != nil {
+		// A failure to clear is not the caller's problem: the answer stands.
 		_ = s.cfg.Tarpit.Succeed(ctx, email)
-	} else {
-		_ = s.cfg.Tarpit.Fail(ctx, email)
 	}
+	return u, nil
 }
 
 // mac binds a canonical code to its user: HMAC(key, user id ‖ 0 ‖ code).
