@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/signin"
 )
 
 // Factors says which second factors besides passkeys and emailed codes a
@@ -19,38 +20,41 @@ type Factors interface {
 // sesame.EInvalidCode for a wrong code.
 type CodeCheck func(ctx context.Context, u sesame.User) error
 
-// CompleteWith completes the second factor of p with check and, on success,
-// spends p and returns its user: the caller starts the session. Guesses
-// are counted per token before check runs, so parallel guesses get no more
-// than MaxAttempts together; the last wrong one ends p for every factor
+// CompleteWith checks the second factor of p with check, a code another
+// package owns, and returns the proof of the password sign-in for
+// signin.Complete under method: amr "pwd", "otp", "mfa" (SECURITY rule 29)
+// and a spend of p. The check is itself the code's one conditional write
+// (a recovery code spent, an app's step moved on), made before the session
+// so that a wrong code costs the same as a right one. Guesses are counted
+// per token before check runs, so parallel guesses get no more than
+// MaxAttempts together; the last wrong one ends p for every factor
 // (SECURITY rule 28).
-func (s *Service) CompleteWith(ctx context.Context, p Pending, check CodeCheck) (sesame.User, error) {
+func (s *Service) CompleteWith(ctx context.Context, p Pending, method string, check CodeCheck) (signin.Proof, error) {
+	proof := signin.Proof{Method: method, User: sesame.User{ID: p.UserID}}
 	u, err := s.Check(ctx, p)
 	if err != nil {
-		return sesame.User{}, err
+		return proof, err
 	}
 	n, err := s.cfg.Store.CountMFACodeAttempt(ctx, p.JTI, p.ExpiresAt)
 	if err != nil {
-		return sesame.User{}, fmt.Errorf("mfa code: %w", err)
+		return proof, fmt.Errorf("mfa code: %w", err)
 	}
 	if n > s.cfg.MaxAttempts {
-		return sesame.User{}, s.endAfterAttempts(ctx, p)
+		return proof, s.endAfterAttempts(ctx, p)
 	}
 	if err := check(ctx, u); sesame.ErrorCode(err) == sesame.EInvalidCode {
 		left := s.cfg.MaxAttempts - n
 		if left == 0 {
 			if err := s.endAfterAttempts(ctx, p); err != errMFAEnded {
-				return sesame.User{}, err
+				return proof, err
 			}
 		}
-		return sesame.User{}, &sesame.Error{Code: sesame.EInvalidCode, Message: sesame.ErrorMessage(err), Extra: map[string]any{"attempts_left": left}}
+		return proof, &sesame.Error{Code: sesame.EInvalidCode, Message: sesame.ErrorMessage(err), Extra: map[string]any{"attempts_left": left}}
 	} else if err != nil {
-		return sesame.User{}, err
+		return proof, err
 	}
-	if err := s.Spend(ctx, p); err != nil {
-		return sesame.User{}, err
-	}
-	return u, nil
+	proof.User, proof.AMR, proof.Spends = u, []string{"pwd", "otp", "mfa"}, []signin.Spend{spend(p)}
+	return proof, nil
 }
 
 // endAfterAttempts marks p used up and answers that the sign-in has ended.

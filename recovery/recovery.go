@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/signin"
 )
 
 // Store keeps the codes' MACs; db.DB implements it.
@@ -112,23 +113,27 @@ func (s *Service) use(ctx context.Context, userID, c string) error {
 }
 
 // SignIn spends a code of the account at email, for a person who lost both
-// passkey and mailbox, and returns its user. Every failure — an unknown
-// address, a disabled account, a wrong or spent code — is the same
-// invalid_credentials after the same work: one HMAC and one conditional
-// UPDATE (SECURITY rule 35). Every try counts in the tarpit of the
-// address before the code is looked at; a success clears it.
-func (s *Service) SignIn(ctx context.Context, email, code string) (sesame.User, error) {
+// passkey and mailbox, and returns the proof for signin.Complete: amr
+// "otp". Every failure — an unknown address, a wrong or spent code — is
+// the same invalid_credentials after the same work: one HMAC and one
+// conditional UPDATE (SECURITY rule 35). Every try counts in the tarpit of
+// the address before the code is looked at (rule 53); a success clears it.
+// The spend is the check, so it is made here rather than in the sign-in
+// transaction: should the session then fail to be written, that one code
+// is lost and the others remain.
+func (s *Service) SignIn(ctx context.Context, email, code string) (signin.Proof, error) {
+	proof := signin.Proof{Method: signin.MethodRecoveryCode}
 	email, err := sesame.NormalizeEmail(email)
 	if err != nil {
-		return sesame.User{}, err
+		return proof, err
 	}
 	c, ok := Parse(code)
 	if !ok {
-		return sesame.User{}, errFormat
+		return proof, errFormat
 	}
 	if s.cfg.Tarpit != nil {
 		if err := s.cfg.Tarpit.Claim(ctx, email); err != nil {
-			return sesame.User{}, err
+			return proof, err
 		}
 	}
 	u, err := s.cfg.Store.UserByEmail(ctx, email)
@@ -137,22 +142,20 @@ func (s *Service) SignIn(ctx context.Context, email, code string) (sesame.User, 
 	case errors.Is(err, sesame.ErrNotFound):
 		userID = "unknown:" + email // matches no row, costs the same write
 	case err != nil:
-		return sesame.User{}, fmt.Errorf("recovery sign-in: %w", err)
+		return proof, fmt.Errorf("recovery sign-in: %w", err)
 	}
-	err = s.use(ctx, userID, c)
-	if err == nil && u.DisabledAt != nil {
-		err = errWrongCode
-	}
-	if sesame.ErrorCode(err) == sesame.EInvalidCode {
-		return sesame.User{}, errSignIn // Claim counted the failure
+	proof.User.ID = u.ID
+	if err := s.use(ctx, userID, c); sesame.ErrorCode(err) == sesame.EInvalidCode {
+		return proof, errSignIn // Claim counted the failure
 	} else if err != nil {
-		return sesame.User{}, err
+		return proof, err
 	}
 	if s.cfg.Tarpit != nil {
 		// A failure to clear is not the caller's problem: the answer stands.
 		_ = s.cfg.Tarpit.Succeed(ctx, email)
 	}
-	return u, nil
+	proof.User, proof.AMR = u, []string{"otp"}
+	return proof, nil
 }
 
 // mac binds a canonical code to its user: HMAC(key, user id ‖ 0 ‖ code).

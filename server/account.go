@@ -17,6 +17,10 @@ func (s *Server) addAccountFacts(c *fiber.Ctx, u sesame.User, body fiber.Map) er
 	if err != nil {
 		return err
 	}
-	body["recovery_codes_left"] = left
+	hasTOTP, err := s.cfg.TOTP.Has(c.UserContext(), u.ID)
+	if err != nil {
+		return err
+	}
+	body["recovery_codes_left"], body["has_totp"] = left, hasTOTP
 	return nil
 }

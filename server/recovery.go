@@ -8,6 +8,7 @@ import (
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/audit"
 	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/signin"
 )
 
 // recoveryCodesCreate makes a new set of recovery codes, shown this once;
@@ -36,16 +37,10 @@ func (s *Server) mfaRecovery(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.cfg.Password.CompleteWith(c.UserContext(), p, func(ctx context.Context, u sesame.User) error {
+	proof, err := s.cfg.Password.CompleteWith(c.UserContext(), p, signin.MethodPasswordRecovery, func(ctx context.Context, u sesame.User) error {
 		return s.cfg.Recovery.Use(ctx, u.ID, req.Code)
 	})
-	if err != nil {
-		s.metrics.signIn("password_recovery_code", sesame.ErrorCode(err))
-		s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: sesame.ErrorCode(err), Method: "password_recovery_code", UserID: p.UserID})
-		return err
-	}
-	s.recoveryCodeUsed(c, u)
-	return s.signIn(c, u, []string{"pwd", "otp", "mfa"}, "password_recovery_code")
+	return s.finishRecovery(c, proof, err)
 }
 
 // recoverySignIn signs in by address and recovery code, for a person who
@@ -59,20 +54,18 @@ func (s *Server) recoverySignIn(c *fiber.Ctx) error {
 	if err := parseBody(c, &req); err != nil {
 		return err
 	}
-	u, err := s.cfg.Recovery.SignIn(c.UserContext(), req.Email, req.Code)
-	if err != nil {
-		s.metrics.signIn("recovery_code", sesame.ErrorCode(err))
-		s.record(c, sesame.AuditEvent{Event: audit.SignIn, Result: sesame.ErrorCode(err), Method: "recovery_code", UserID: u.ID})
-		return err
-	}
-	s.recoveryCodeUsed(c, u)
-	return s.signIn(c, u, []string{"otp"}, "recovery_code")
+	proof, err := s.cfg.Recovery.SignIn(c.UserContext(), req.Email, req.Code)
+	return s.finishRecovery(c, proof, err)
 }
 
-// recoveryCodeUsed audits a spent recovery code and tells the user.
-func (s *Server) recoveryCodeUsed(c *fiber.Ctx, u sesame.User) {
-	s.record(c, sesame.AuditEvent{Event: audit.RecoveryCodeUsed, Result: "success", UserID: u.ID})
-	s.notifyUser(c, u, mail.NoticeRecoveryCodeUsed)
+// finishRecovery completes a sign-in by recovery code; once a code is
+// spent the use is audited and the user told, session or not.
+func (s *Server) finishRecovery(c *fiber.Ctx, proof signin.Proof, err error) error {
+	if err == nil {
+		s.record(c, sesame.AuditEvent{Event: audit.RecoveryCodeUsed, Result: "success", UserID: proof.User.ID})
+		s.notifyUser(c, proof.User, mail.NoticeRecoveryCodeUsed)
+	}
+	return s.finishSignIn(c, proof, err)
 }
 
 // notify tells userID about a change to their account; a user that cannot

@@ -23,6 +23,7 @@ import (
 	"github.com/sesame-auth/sesame/recovery"
 	"github.com/sesame-auth/sesame/signin"
 	"github.com/sesame-auth/sesame/token"
+	"github.com/sesame-auth/sesame/totp"
 	"github.com/sesame-auth/sesame/webauthn"
 )
 
@@ -63,6 +64,8 @@ type Config struct {
 	WebAuthn *webauthn.Service
 	// Recovery makes and spends recovery codes.
 	Recovery *recovery.Service
+	// TOTP runs authenticator apps.
+	TOTP *totp.Service
 	// Limits enforces rate limits shared through the database.
 	Limits *limit.Limiter
 	// Audit records security events.

@@ -29,6 +29,7 @@ import (
 	"github.com/sesame-auth/sesame/server"
 	"github.com/sesame-auth/sesame/signin"
 	"github.com/sesame-auth/sesame/token"
+	"github.com/sesame-auth/sesame/totp"
 	"github.com/sesame-auth/sesame/webauthn"
 )
 
@@ -247,6 +248,10 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	}
 	sessions := token.NewSessions(token.SessionsConfig{Store: a.DB, Now: opts.Now})
 	auditLog := audit.New(a.DB, log, opts.Now)
+	authenticators, err := totp.New(totpConfig(a.DB, secret, cfg.PublicURL, opts.Now))
+	if err != nil {
+		return err
+	}
 	a.Server, err = server.New(server.Config{
 		PublicURL: cfg.PublicURL,
 		Logger:    log,
@@ -264,6 +269,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		Password: passwords,
 		WebAuthn: passkeys,
 		Recovery: recovery.New(recoveryConfig(a.DB, secret, tarpit, opts.Now)),
+		TOTP:     authenticators,
 		Issuer:   a.Issuer,
 		Keys:     a.Keys,
 		Outbox:   outbox,

@@ -34,6 +34,7 @@ func (s *secrets) add(v string) {
 var secretKeys = map[string]bool{
 	"access_token": true, "mfa_token": true, "token": true, "challenge": true,
 	"signature": true, "clientDataJSON": true, "stored_key": true, "server_key": true,
+	"secret": true, "otpauth_uri": true,
 }
 
 // collectJSON adds the secret members of a JSON document, at any depth, and
