@@ -91,11 +91,12 @@ func (db *DB) SetUserDisabled(ctx context.Context, userID string, disabled bool,
 	return u, nil
 }
 
-// Users lists every user, oldest first, with the last successful sign-in.
+// Users lists every user, oldest first (then by address), with the last
+// successful sign-in.
 func (db *DB) Users(ctx context.Context) ([]sesame.UserSummary, error) {
 	rows, err := db.query(ctx, `SELECT u.id, u.email, u.webauthn_handle, u.created_at, u.disabled_at, u.name,
 		(SELECT MAX(a.at) FROM audit_events a WHERE a.user_id = u.id AND a.event = 'sign_in' AND a.result = 'success')
-		FROM users u ORDER BY u.created_at, u.id`)
+		FROM users u ORDER BY u.created_at, u.email`)
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}

@@ -18,4 +18,9 @@ func (s *Server) accountRoutes(api fiber.Router) {
 	api.Post("/me/totp/finish", s.requireAuth, s.requireLiveSession, s.totpFinish)
 	api.Delete("/me/totp", s.requireAuth, s.requireLiveSession, s.requireRecentAuth, s.totpRemove)
 	api.Post("/mfa/totp", s.limitIP(limit.MFACodePerIP), s.mfaTOTP)
+
+	api.Patch("/me", s.requireAuth, s.requireLiveSession, s.renameMe)
+	api.Post("/me/email/start", s.requireAuth, s.requireLiveSession, s.requireRecentAuth, s.emailChangeStart)
+	api.Post("/me/email/verify", s.requireAuth, s.requireLiveSession, s.emailChangeVerify)
+	api.Delete("/me", s.requireAuth, s.requireLiveSession, s.requireRecentAuth, s.deleteMe)
 }

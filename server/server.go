@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/sesame-auth/sesame/account"
 	"github.com/sesame-auth/sesame/audit"
 	"github.com/sesame-auth/sesame/limit"
 
@@ -66,6 +67,8 @@ type Config struct {
 	Recovery *recovery.Service
 	// TOTP runs authenticator apps.
 	TOTP *totp.Service
+	// Account changes and deletes the signed-in user's account.
+	Account *account.Service
 	// Limits enforces rate limits shared through the database.
 	Limits *limit.Limiter
 	// Audit records security events.

@@ -5,6 +5,9 @@
 //	sesame keys rotate    start signing with a new key; the old one stays published
 //	sesame audit --user EMAIL   print a user's security events, newest first
 //	sesame backup FILE    write an online backup (SQLite: a database file; PostgreSQL: pg_dump)
+//	sesame users list [--json]          list users with their last sign-in
+//	sesame users show EMAIL [--json]    a user's factors, sessions and last sign-in
+//	sesame users disable|enable|delete EMAIL   audited; disable and delete end sessions at once
 package main
 
 import (
@@ -47,9 +50,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		cmd, args = "keys rotate", args[1:]
 	}
+	var userEmail string
+	if cmd == "users" {
+		var err error
+		if cmd, userEmail, args, err = usersCommand(args); err != nil {
+			return err
+		}
+	}
 	fs := flag.NewFlagSet("sesame "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	auditUser := fs.String("user", "", "for audit: the user's email address")
+	jsonOut := fs.Bool("json", false, "for users list and show: print JSON")
 	cfg, err := parseConfig(fs, args, getenv)
 	if err != nil {
 		return err
@@ -66,6 +77,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer a.Close()
+	if strings.HasPrefix(cmd, "users ") {
+		return runUsers(ctx, a, cmd, userEmail, *jsonOut, stdout)
+	}
 	switch cmd {
 	case "serve":
 		ln, err := net.Listen("tcp", cfg.App.Addr)
@@ -85,7 +99,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "audit":
 		return printAudit(ctx, a, *auditUser, stdout)
 	}
-	return fmt.Errorf("unknown command %q (serve, migrate, keys rotate, audit, backup)", cmd)
+	return fmt.Errorf("unknown command %q (serve, migrate, keys rotate, audit, backup, users)", cmd)
 }
 
 func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {

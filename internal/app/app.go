@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sesame-auth/sesame/account"
 	"github.com/sesame-auth/sesame/audit"
 	"github.com/sesame-auth/sesame/limit"
 
@@ -104,7 +105,9 @@ type App struct {
 	Keys   *token.Keys
 	Issuer *token.Issuer
 	Server *server.Server
-	queue  *mail.Queue
+	// Account changes and deletes users, for the server and operators.
+	Account *account.Service
+	queue   *mail.Queue
 	// stopLimits ends the flusher of the batched rate-limit counts;
 	// limitsDone closes when its last flush is written.
 	stopLimits context.CancelFunc
@@ -252,6 +255,9 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	a.Account = account.New(account.Config{
+		Store: a.DB, Mail: a.queue, CodeKey: secret.Key(sesame.PurposeCodeMAC), PublicURL: cfg.PublicURL, Now: opts.Now,
+	})
 	a.Server, err = server.New(server.Config{
 		PublicURL: cfg.PublicURL,
 		Logger:    log,
@@ -270,6 +276,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		WebAuthn: passkeys,
 		Recovery: recovery.New(recoveryConfig(a.DB, secret, tarpit, opts.Now)),
 		TOTP:     authenticators,
+		Account:  a.Account,
 		Issuer:   a.Issuer,
 		Keys:     a.Keys,
 		Outbox:   outbox,
