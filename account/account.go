@@ -32,7 +32,7 @@ type Store interface {
 
 	// The code confirming a new address is an email flow of purpose
 	// FlowEmailChange, its subject the user id.
-	CreateEmailFlow(ctx context.Context, f sesame.EmailFlow) error
+	CreateEmailFlow(ctx context.Context, f sesame.EmailFlow, mails ...sesame.QueuedMail) error
 	EmailFlow(ctx context.Context, id string) (sesame.EmailFlow, error)
 	CountCodeAttempt(ctx context.Context, id string, now time.Time, maxAttempts int) (sesame.EmailFlow, error)
 	ConsumeEmailFlow(ctx context.Context, id string, now time.Time) error
@@ -40,7 +40,7 @@ type Store interface {
 
 // Mailer queues a message for delivery off the request path.
 type Mailer interface {
-	Enqueue(m mail.Message) bool
+	Enqueue(d mail.Draft) bool
 }
 
 // FlowEmailChange is the purpose of the email flow that confirms a new
@@ -162,15 +162,19 @@ func (s *Service) VerifyEmailChange(ctx context.Context, userID, flowID, code st
 	if flowID == "" {
 		return old, now, sesame.Errorf(sesame.EBadRequest, "flow_id is required.")
 	}
+	// Only the user who started it may guess: another user's tries count
+	// nothing against the flow.
+	if f, err := s.cfg.Store.EmailFlow(ctx, flowID); errors.Is(err, sesame.ErrNotFound) || (err == nil && (f.Purpose != FlowEmailChange || f.Subject != userID)) {
+		return old, now, errChangeExpired
+	} else if err != nil {
+		return old, now, fmt.Errorf("email change: %w", err)
+	}
 	at := s.cfg.Now()
 	f, err := s.cfg.Store.CountCodeAttempt(ctx, flowID, at, s.cfg.MaxAttempts)
 	if errors.Is(err, sesame.ErrNotFound) {
 		return old, now, s.whyNotLive(ctx, flowID, userID)
 	} else if err != nil {
 		return old, now, fmt.Errorf("email change: %w", err)
-	}
-	if f.Purpose != FlowEmailChange || f.Subject != userID {
-		return old, now, errChangeExpired // another user's flow, or not an email change
 	}
 	if !hmac.Equal(magiclink.CodeMAC(s.cfg.CodeKey, f.ID, code), f.CodeMAC) {
 		left := max(0, s.cfg.MaxAttempts-f.Attempts)

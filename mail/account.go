@@ -19,11 +19,8 @@ var accountNoticeKinds = []NoticeKind{
 	NoticeEmailChanged, NoticeEmailTaken, NoticeAccountDeleted,
 }
 
-// EmailChangeCode renders the email that carries the code confirming a new
+// EmailChangeCode is the email that carries the code confirming a new
 // address for an account.
-func EmailChangeCode(to, code string, minutes int) Message {
-	return render("emailchange", to, struct {
-		Code             string
-		ExpiresInMinutes int
-	}{code, minutes})
+func EmailChangeCode(to, code string, minutes int) Draft {
+	return Draft{template: "emailchange", to: to, data: mfaCodeData{code, minutes}}
 }

@@ -27,7 +27,7 @@ func TestAccountNotices(t *testing.T) {
 		t.Fatalf("%d kinds tested; want all %d", len(tests), len(accountNoticeKinds))
 	}
 	for _, tt := range tests {
-		m := Notice("carol@example.com", tt.kind, d)
+		m := mustRender(t, Notice("carol@example.com", tt.kind, d))
 		if m.Subject != tt.subject {
 			t.Errorf("Notice(%s).Subject = %q; want %q", tt.kind, m.Subject, tt.subject)
 		}
@@ -45,7 +45,7 @@ func TestAccountNotices(t *testing.T) {
 }
 
 func TestEmailChangeCode(t *testing.T) {
-	m := EmailChangeCode("new@example.com", "493817", 15)
+	m := mustRender(t, EmailChangeCode("new@example.com", "493817", 15))
 	if m.To != "new@example.com" || !strings.Contains(m.Subject, "new Sesame email address") {
 		t.Errorf("EmailChangeCode To, Subject = %q, %q", m.To, m.Subject)
 	}

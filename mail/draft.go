@@ -58,7 +58,7 @@ func decodeDraft(b []byte) (Draft, error) {
 	switch {
 	case s.Template == "signin":
 		data, err = decodeAs[SignInData](s.Data)
-	case s.Template == "mfacode":
+	case s.Template == "mfacode", s.Template == "emailchange":
 		data, err = decodeAs[mfaCodeData](s.Data)
 	case strings.HasPrefix(s.Template, "notice_"):
 		data, err = decodeAs[noticeView](s.Data)

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -80,4 +82,22 @@ func stale(t testing.TB, e *testserver.Env, s testserver.Session) testserver.Ses
 	e.Clock.Advance(11 * time.Minute)
 	r := e.Do(t, "POST", "/api/session/refresh", nil, testserver.Cookie("sesame_refresh", s.Refresh))
 	return testserver.SessionOf(t, r)
+}
+
+// sessionIDOf reads the sid claim of an access token (no verification:
+// the test only needs the id).
+func sessionIDOf(t testing.TB, access string) string {
+	t.Helper()
+	parts := strings.Split(access, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %.20q", access)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		SID string `json:"sid"`
+	}
+	if err != nil || json.Unmarshal(payload, &claims) != nil || claims.SID == "" {
+		t.Fatalf("no sid in the access token: %v", err)
+	}
+	return claims.SID
 }

@@ -39,6 +39,9 @@ func (s *Server) emailChangeStart(c *fiber.Ctx) error {
 		return err
 	}
 	ctx, userID := c.UserContext(), claimsOf(c).Subject
+	if _, err := sesame.NormalizeEmail(req.Email); err != nil {
+		return err // refused before it counts against the limit
+	}
 	if err := s.cfg.Limits.Allow(ctx, limit.EmailChangePerUser, userID); err != nil {
 		return err
 	}

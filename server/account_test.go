@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sesame-auth/sesame/internal/testserver"
 	"github.com/sesame-auth/sesame/internal/testsmtp"
@@ -106,7 +107,7 @@ func TestEmailChangeRefusals(t *testing.T) {
 		assertProblem(t, startEmailChange(t, e, s, bad), http.StatusBadRequest, "bad_request")
 	}
 	assertProblem(t, startEmailChange(t, e, stale(t, e, s), "ivy2@example.com"), http.StatusForbidden, "reauth_required")
-	s = e.SignIn(t, "ivy@example.com")
+	s, other = e.SignIn(t, "ivy@example.com"), e.SignIn(t, "jon@example.com")
 	flowID := startEmailChange(t, e, s, "ivy2@example.com").JSON(t)["flow_id"].(string)
 	code := testsmtp.ExtractCode(waitMail(t, e, "ivy2@example.com", "Confirm").Text)
 	// Another user cannot use the flow, even with the code.
@@ -161,10 +162,17 @@ func TestDeleteAccount(t *testing.T) {
 			t.Fatalf("DELETE /api/me = %d %s", r.Status, r.Body)
 		}
 		waitMail(t, e, "del@example.com", "Your Sesame account was deleted")
-		for _, table := range []string{"users", "sessions", "refresh_tokens", "passwords", "totp_secrets", "recovery_codes"} {
-			if n, err := e.App.DB.TableRows(ctx, table); err != nil || n != 0 {
-				t.Errorf("%s: %d rows (%v); want 0", table, n, err)
-			}
+		if _, err := e.App.DB.UserByID(ctx, s.UserID); err == nil {
+			t.Error("the user is still there")
+		}
+		hasPassword, _ := e.App.DB.HasPassword(ctx, s.UserID)
+		hasTOTP, _ := e.App.DB.HasTOTP(ctx, s.UserID)
+		codesLeft, _ := e.App.DB.RecoveryCodesLeft(ctx, s.UserID)
+		if hasPassword || hasTOTP || codesLeft != 0 {
+			t.Errorf("left behind: password %v, app %v, %d recovery codes", hasPassword, hasTOTP, codesLeft)
+		}
+		if sess, err := e.App.DB.SessionByID(ctx, sessionIDOf(t, device.Access)); err == nil {
+			t.Errorf("the other device's session is still stored: %+v", sess)
 		}
 		events, err := e.App.DB.AuditEvents(ctx, s.UserID, 100)
 		if err != nil || len(events) == 0 {
@@ -192,6 +200,7 @@ func TestDeleteAccount(t *testing.T) {
 		_, loginID, final := scramBegin(t, e, cl)
 		assertProblem(t, scramFinish(t, e, loginID, final), http.StatusUnauthorized, "invalid_credentials")
 		// The address may sign up again, as a new account.
+		e.Clock.Advance(16 * time.Minute) // past the per-address limit of sign-in mail
 		if again := e.SignIn(t, "del@example.com"); again.UserID == s.UserID {
 			t.Fatal("the deleted account came back")
 		}
