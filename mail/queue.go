@@ -266,6 +266,8 @@ const expireEvery = 10 * time.Second
 
 // expireStale gives up messages that passed their expiry while waiting.
 func (q *Queue) expireStale(ctx context.Context, now time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
 	n, err := q.cfg.Store.ExpireMail(ctx, now)
 	if err != nil {
 		q.cfg.Log.Debug("mail outbox: expiring stale messages failed", "err", err)

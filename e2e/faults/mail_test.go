@@ -3,6 +3,8 @@ package faults
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +35,15 @@ func TestSignInMailSurvivesRelayOutage(t *testing.T) {
 	}
 	if o := outcomes(t, e); o[sesame.MailSent] != 1 || o[sesame.MailQueued] != 0 {
 		t.Errorf("outbox %v; want one sent", o)
+	}
+	metrics := string(e.Do(t, "GET", "/metrics", nil).Body)
+	for _, want := range []string{"sesame_mail_queued_total 1", "sesame_mail_sent_total 1", "sesame_mail_expired_total 0"} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`sesame_mail_retried_total [1-9]`).MatchString(metrics) {
+		t.Error("/metrics counts no retry")
 	}
 }
 
