@@ -264,6 +264,8 @@ func TestJapaneseMail(t *testing.T) {
 
 	b.open("/signin")
 	b.waitText("h1", "Sesame にサインイン")
+	// The page hides until translated; the email field still gets focus.
+	b.wait("focus on the email field", `document.activeElement.id === "email"`)
 	b.typeInto("#email", email)
 	b.click("#email-send")
 	b.waitVisible("#step-code")

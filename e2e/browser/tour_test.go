@@ -40,6 +40,7 @@ func TestTourAccessible(t *testing.T) {
 	b.look("code-wrong")
 	b.paste("#code", code)
 	b.waitVisible("#step-offer")
+	b.waitText("#offer-as", "You're signed in as "+email) // the "you're in" moment, before the offer
 	b.look("offer")
 
 	b.addPasskeyFromOffer(email)

@@ -337,7 +337,7 @@ const dict = {
     "signin.intro": "はじめての方も、メールアドレスを入力するとアカウントを作成できます。",
     "signin.email": "メールアドレス",
     "signin.emailCode": "リンクとコードをメールで受け取る",
-    "signin.password": "パスワードを持っている",
+    "signin.password": "パスワードを設定済みの場合",
     "signin.continue": "続ける",
     "signin.otherWays": "その他の方法：",
     "signin.securityKey": "セキュリティキーを使う",

@@ -3,7 +3,8 @@
 // go on: to the app that asked for the sign-in, else the account page.
 
 import { authed } from "/static/api.js";
-import { $, busy, fail, say, clearMessages, showStep } from "/static/ui.js";
+import { $, busy, fail, say, clearMessages, showStep, strong } from "/static/ui.js";
+import { render } from "/static/i18n.js";
 import * as passkeys from "/static/webauthn.js";
 import * as handover from "/static/handover.js";
 import { leave } from "/static/notes.js";
@@ -37,6 +38,8 @@ export async function afterEmailSignIn(session) {
     return onward();
   }
   clearMessages();
+  // The "you're in" moment comes first; the offer is a next step.
+  render($("offer-as"), "signedin.as", { email: strong(session.user.email) });
   showStep("step-offer");
   $("offer-add").onclick = () => busy($("offer-add"), async () => {
     clearMessages();
