@@ -151,6 +151,20 @@ func TestDraftsSurviveStorage(t *testing.T) {
 	}
 }
 
+// TestEveryTemplateDecodes: a draft of every template the package has can
+// be read back from the outbox, so a template added without its decoding
+// cannot fail every message of its kind in the workers.
+func TestEveryTemplateDecodes(t *testing.T) {
+	for name := range templates {
+		if strings.Contains(name, "@") { // a translation of another
+			continue
+		}
+		if _, err := decodeDraft([]byte(`{"template":"` + name + `","to":"a@example.com","data":{}}`)); err != nil {
+			t.Errorf("a %s draft does not decode: %v", name, err)
+		}
+	}
+}
+
 func mustRender(t testing.TB, d Draft) Message {
 	t.Helper()
 	m, err := d.Render()
