@@ -1,38 +1,71 @@
 package sesame
 
 import (
-	"net"
 	"net/mail"
+	"net/netip"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxEmailLength is the longest address accepted (RFC 5321 §4.5.3.1.3).
 const MaxEmailLength = 254
 
-// NormalizeEmail checks that s is a single bare address and returns it with
-// surrounding space trimmed and the domain lower-cased. The local part keeps
-// its case, as RFC 5321 allows it to matter, but lookups compare addresses
-// case-insensitively through the lower-cased form stored.
+// idnaProfile turns a domain into its lower-case A-label form, checking it
+// as a host name of the DNS (UTS #46 lookup, with STD 3 rules).
+var idnaProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.StrictDomainName(true), idna.Transitional(false))
+
+// NormalizeEmail is the one normalisation of an email address, on every
+// path that takes one: sign-up, sign-in, the SCRAM user name, an email
+// change (SECURITY rule 59). It checks that s is a single bare address and
+// returns it in NFC with surrounding ASCII space trimmed, the local part
+// lower-cased and the domain as a lower-case IDNA A-label, so that
+// "Alice@Exämple.com" and "alice@xn--exmple-cua.com" are one account. It
+// refuses invalid UTF-8, control and format characters (U+2028, U+0085, a
+// soft hyphen, a zero-width space …) and IP-literal domains.
 func NormalizeEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
 	bad := Errorf(EBadRequest, "Enter a valid email address.")
-	if s == "" || len(s) > MaxEmailLength || strings.ContainsAny(s, " \t\r\n<>\"(),;:\\") {
+	s = strings.Trim(s, " \t\r\n")
+	if s == "" || len(s) > 4*MaxEmailLength || !utf8.ValidString(s) {
+		return "", bad
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.IsSpace(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co, unicode.Cs) ||
+			r == utf8.RuneError {
+			return "", bad
+		}
+	}
+	s = norm.NFC.String(s)
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || at == len(s)-1 {
+		return "", bad
+	}
+	local, domain := strings.ToLower(s[:at]), s[at+1:]
+	if strings.HasPrefix(domain, "[") || strings.HasSuffix(domain, ".") {
+		return "", bad // an address literal, or a root-anchored name
+	}
+	domain, err := idnaProfile.ToASCII(domain)
+	if err != nil || !strings.Contains(domain, ".") {
+		return "", bad
+	}
+	if _, err := netip.ParseAddr(domain); err == nil {
+		return "", bad // 127.0.0.1 names a machine, not a mail domain
+	}
+	if last := domain[strings.LastIndexByte(domain, '.')+1:]; strings.Trim(last, "0123456789") == "" {
+		return "", bad // a numeric top-level label: an IP address in disguise
+	}
+	s = local + "@" + domain
+	if len(s) > MaxEmailLength || strings.ContainsAny(local, "<>\"(),;:\\@[]") {
 		return "", bad
 	}
 	addr, err := mail.ParseAddress(s)
 	if err != nil || addr.Address != s || addr.Name != "" {
 		return "", bad
 	}
-	at := strings.LastIndexByte(s, '@')
-	if at < 1 || at == len(s)-1 || !strings.Contains(s[at+1:], ".") {
-		return "", bad
-	}
-	// IP-literal domains ("a@[192.0.2.1]", "a@192.0.2.1") name no mail
-	// domain anyone owns (SECURITY rule 59).
-	if domain := strings.Trim(s[at+1:], "[]"); strings.HasPrefix(s[at+1:], "[") || net.ParseIP(domain) != nil {
-		return "", bad
-	}
-	return strings.ToLower(s), nil
+	return s, nil
 }
 
 // MaskEmail hides most of the local part ("alice@example.com" becomes

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/xdg-go/scram"
-	"github.com/xdg-go/stringprep"
 
 	"github.com/sesame-auth/sesame"
 )
@@ -150,14 +149,13 @@ func decodeSASLName(s string) (string, bool) {
 	return b.String(), true
 }
 
-// emailOf turns a SCRAM user name into the normalised address it names:
-// SASLprep (RFC 4013), as RFC 5802 §2.2 asks, then sesame.NormalizeEmail.
+// emailOf turns a SCRAM user name into the normalised address it names,
+// with sesame.NormalizeEmail alone: the one normalisation every path uses
+// (SECURITY rule 59). SASLprep's NFKC, which RFC 5802 §2.2 suggests for
+// user names, would map "ａlice@…" to another account than the one the
+// email flows made; the password itself is still SASLprepped by clients.
 func emailOf(username string) (string, error) {
-	prepped, err := stringprep.SASLprep.Prepare(username)
-	if err != nil {
-		return "", sesame.Errorf(sesame.EBadRequest, "Enter a valid email address.")
-	}
-	return sesame.NormalizeEmail(prepped)
+	return sesame.NormalizeEmail(username)
 }
 
 // Challenge is the server-first step of a login.

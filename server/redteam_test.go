@@ -468,3 +468,49 @@ func TestOtherIPCannotBlockSignInMail(t *testing.T) {
 		testserver.SessionOf(t, e.Do(t, "POST", "/api/email/verify", map[string]string{"flow_id": flowID, "code": code}, owner))
 	})
 }
+
+// TestOneEmailNormalisation is finding 10 (rule 59): every path reads an
+// address the same way. Two spellings of one mailbox reach one account; an
+// account made by email as "ａlice@…" can use its password over SCRAM;
+// addresses with IP-literal domains, control or format characters, or
+// invalid UTF-8 are refused everywhere and change nothing.
+func TestOneEmailNormalisation(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	signIn := func(typed, delivered string) testserver.Session {
+		t.Helper()
+		e.Clock.Advance(6 * time.Minute) // 3 starts per 15 minutes per address
+		r := startEmail(e, t, typed)
+		if r.Status != http.StatusAccepted {
+			t.Fatalf("start %q: %d %s", typed, r.Status, r.Body)
+		}
+		flowID, code := r.JSON(t)["flow_id"].(string), codeFrom(t, e, delivered)
+		return testserver.SessionOf(t, e.Do(t, "POST", "/api/email/verify", map[string]string{"flow_id": flowID, "code": code}))
+	}
+	first := signIn("alice@exämple.com", "alice@xn--exmple-cua.com")
+	for _, typed := range []string{"alice@xn--exmple-cua.com", "ALICE@EXÄMPLE.COM", "alice@exa\u0308mple.com"} {
+		if s := signIn(typed, "alice@xn--exmple-cua.com"); s.UserID != first.UserID {
+			t.Errorf("%q signed in to account %s; want %s, the account of alice@exämple.com", typed, s.UserID, first.UserID)
+		}
+	}
+	// Made by email with a full-width letter, used with its password.
+	const wide = "ａlice@example.com"
+	s := signIn(wide, wide)
+	setPassword(t, e, s, wide, testPassword)
+	cl, err := scram.SHA256.NewClientUnprepped(wide, testPassword, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	passwordLogin(t, e, cl)
+	// Refused on every path, with nothing stored.
+	flowsBefore, _ := e.App.DB.TableRows(context.Background(), "email_flows")
+	for _, bad := range []string{"alice@[127.0.0.1]", "alice@127.0.0.1", "ali\u2028ce@example.com", "alice\u0085@example.com",
+		"ali\u00adce@example.com", "ali\u200bce@example.com", "alice@exa\u200bmple.com", "ali\xffce@example.com"} {
+		assertProblem(t, startEmail(e, t, bad), http.StatusBadRequest, "bad_request")
+		assertProblem(t, e.Do(t, "POST", "/api/webauthn/login/begin", map[string]string{"email": bad}), http.StatusBadRequest, "bad_request")
+		r := e.Do(t, "POST", "/api/password/login/begin", map[string]string{"client_first": "n,,n=" + bad + ",r=abcdefghijkl"})
+		assertProblem(t, r, http.StatusBadRequest, "bad_request")
+	}
+	if n, _ := e.App.DB.TableRows(context.Background(), "email_flows"); n != flowsBefore {
+		t.Errorf("refused addresses stored %d email flows", n-flowsBefore)
+	}
+}
