@@ -4,6 +4,9 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/sesame-auth/sesame/internal/testkit"
+	"github.com/sesame-auth/sesame/internal/testserver"
 )
 
 // TestTourAccessible walks every page and step a person meets — the first
@@ -110,6 +113,11 @@ func TestTourAccessible(t *testing.T) {
 	other.waitText("#error", "This link is not complete")
 	other.look("link-incomplete")
 
+	// An app's sign-in request that is gone (expired, or never was).
+	other.open("/signin?request=no-such-request")
+	other.waitVisible("#step-gone")
+	other.look("app-request-gone")
+
 	ja := openTab(t, env, "ja", tabOptions{Language: "ja-JP,ja;q=0.9"})
 	ja.open("/signin")
 	ja.waitText("h1", "Sesame にサインイン")
@@ -118,4 +126,25 @@ func TestTourAccessible(t *testing.T) {
 	ja.click("#email-send")
 	ja.waitVisible("#step-code")
 	ja.look("code-ja")
+}
+
+// TestOutboxFitsAPhone opens the development outbox at phone width: its
+// long sign-in link wraps instead of widening the page.
+func TestOutboxFitsAPhone(t *testing.T) {
+	t.Parallel() // no authenticator: runs beside the other such tests
+	if browser == nil {
+		testkit.Missing(t, "no Chromium at %s", chromiumPath())
+	}
+	env := testserver.New(t, testserver.Options{Listen: true, Outbox: true})
+	b := openTab(t, env, "outbox", tabOptions{})
+	b.open("/signin")
+	b.typeInto("#email", "otto@example.com")
+	b.click("#email-send")
+	b.waitVisible("#step-code")
+	b.open("/dev/outbox")
+	b.waitText("main", "/auth/link#t=")
+	if w := eval[float64](b, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the outbox is %v px wide at a 390 px viewport", w)
+	}
+	b.look("outbox")
 }
