@@ -161,7 +161,7 @@ func printMinutes(w io.Writer, rows []minuteRow, measured []string) {
 		}
 		var series []string
 		for _, r := range rows {
-			series = append(series, strconv.Itoa(r.ok[op]/60))
+			series = append(series, fmt.Sprintf("%.0f", float64(r.ok[op])/60))
 		}
 		change := 100 * (float64(last.ok[op]) - float64(first.ok[op])) / float64(first.ok[op])
 		fmt.Fprintf(w, "%-10s %+.1f%%  (per second, minute by minute: %s)\n", op, change, strings.Join(series, " "))
