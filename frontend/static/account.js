@@ -12,6 +12,7 @@ import { scopeList } from "/static/scopes.js";
 import * as notes from "/static/notes.js";
 import * as activity from "/static/activity.js";
 import { fieldError, watch } from "/static/messages.js";
+import * as lifecycle from "/static/lifecycle.js";
 
 setup();
 
@@ -55,6 +56,7 @@ function draw() {
   drawApps();
   drawSessions();
   activity.draw({ when: ago, device });
+  lifecycle.draw(me); // authenticator app, recovery codes, name, email, deletion
 }
 
 onChange(() => { if (me) draw(); });
@@ -479,5 +481,7 @@ $("sign-out-all").addEventListener("click", async () => {
     }
   });
 });
+
+lifecycle.init({ me: () => me, act, confirmAction, withReauth });
 
 start();

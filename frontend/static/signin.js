@@ -16,6 +16,7 @@ import { afterEmailSignIn } from "/static/offer.js";
 import * as handover from "/static/handover.js";
 import * as flow from "/static/flowstate.js";
 import * as notes from "/static/notes.js";
+import * as secondFactor from "/static/secondfactor.js";
 
 setup();
 
@@ -421,8 +422,11 @@ function showMFA(methods) {
   if (passkey) $("mfa-choices").prepend($("mfa-passkey"));
   $("mfa-choices").hidden = false;
   $("mfa-code-form").hidden = true;
+  secondFactor.offer(methods); // an authenticator app, a recovery code
   showStep("step-mfa");
 }
+
+secondFactor.init({ token: () => mfaToken, signedIn });
 
 async function sendMFACode() {
   await request("POST", "/api/mfa/email/send", { mfa_token: mfaToken });
