@@ -26,8 +26,14 @@ const (
 	ETooLarge           = "too_large"
 	EReauthRequired     = "reauth_required"
 	EAccountDisabled    = "account_disabled"
-	EUnavailable        = "unavailable"
-	EInternal           = "internal"
+	// EConsentRequired: the person has not approved this app for these
+	// scopes (OpenID Connect accept).
+	EConsentRequired = "consent_required"
+	// EStepUpRequired: the app asks for a phishing-resistant sign-in
+	// (acr_values phr or phrh) that the session's sign-in was not.
+	EStepUpRequired = "step_up_required"
+	EUnavailable    = "unavailable"
+	EInternal       = "internal"
 )
 
 // Error is an error a caller may be told about. Code is stable and machine

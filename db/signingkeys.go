@@ -39,9 +39,11 @@ func (db *DB) InsertSigningKey(ctx context.Context, k sesame.SigningKey) error {
 	return nil
 }
 
-// RetireSigningKeys retires every live key but exceptKID.
+// RetireSigningKeys retires every live key of exceptKID's algorithm but
+// exceptKID: an ES256 rotation leaves the RS256 key alone, and the other way.
 func (db *DB) RetireSigningKeys(ctx context.Context, exceptKID string, at time.Time) error {
-	if _, err := db.exec(ctx, `UPDATE signing_keys SET retired_at = ? WHERE kid <> ? AND retired_at IS NULL`, ms(at), exceptKID); err != nil {
+	if _, err := db.exec(ctx, `UPDATE signing_keys SET retired_at = ? WHERE kid <> ? AND retired_at IS NULL
+		AND algorithm = (SELECT algorithm FROM signing_keys WHERE kid = ?)`, ms(at), exceptKID, exceptKID); err != nil {
 		return fmt.Errorf("retire signing keys: %w", err)
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	oidc     *prometheus.CounterVec
 	handler  fiber.Handler
 }
 
@@ -34,8 +35,11 @@ func newMetrics(extra ...prometheus.Collector) *metrics {
 			Name: "sesame_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "method"}),
+		oidc: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sesame_oidc_events_total", Help: "OpenID Connect provider events (authorize, consent, code, refresh, back-channel logout) by result.",
+		}, []string{"event", "result"}),
 	}
-	reg.MustRegister(m.requests, m.latency,
+	reg.MustRegister(m.requests, m.latency, m.oidc,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(extra...)
 	m.handler = adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -69,4 +73,10 @@ func mailCounters(stats func() mail.QueueStats) []prometheus.Collector {
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// OIDCEvent counts one OpenID Connect provider event; it is the
+// provider's oidc.Observer.
+func (s *Server) OIDCEvent(event, result string) {
+	s.metrics.oidc.WithLabelValues(event, result).Inc()
 }

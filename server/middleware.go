@@ -101,6 +101,11 @@ func (s *Server) checkOrigin(c *fiber.Ctx) error {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return c.Next()
 	}
+	if isProtocolPath(c.Path()) {
+		// OAuth endpoints authenticate the client itself, never by
+		// cookie: another site calling them rides on nothing.
+		return c.Next()
+	}
 	if origin := c.Get(fiber.HeaderOrigin); origin != "" {
 		if origin != s.origin {
 			return sesame.Errorf(sesame.EForbidden, "Requests from another origin are refused.")
@@ -119,7 +124,7 @@ func (s *Server) requireJSON(c *fiber.Ctx) error {
 	default:
 		return c.Next()
 	}
-	if len(c.Body()) == 0 {
+	if len(c.Body()) == 0 || isProtocolPath(c.Path()) {
 		return c.Next()
 	}
 	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))

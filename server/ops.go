@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/oidc"
 )
 
 func (s *Server) healthz(c *fiber.Ctx) error {
@@ -37,10 +38,45 @@ func (s *Server) jwks(c *fiber.Ctx) error {
 
 func (s *Server) openIDConfiguration(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
-	return c.JSON(fiber.Map{
-		"issuer":                                s.cfg.PublicURL,
-		"jwks_uri":                              s.cfg.PublicURL + "/.well-known/jwks.json",
+	base := s.cfg.PublicURL
+	doc := fiber.Map{
+		"issuer":                                base,
+		"jwks_uri":                              base + "/.well-known/jwks.json",
 		"id_token_signing_alg_values_supported": []string{"ES256"},
 		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "jti", "sid", "auth_time", "amr"},
-	})
+	}
+	if s.cfg.OIDC != nil {
+		provider := fiber.Map{
+			"authorization_endpoint":                         base + "/oauth2/authorize",
+			"token_endpoint":                                 base + "/oauth2/token",
+			"userinfo_endpoint":                              base + "/oauth2/userinfo",
+			"end_session_endpoint":                           base + "/oauth2/end_session",
+			"revocation_endpoint":                            base + "/oauth2/revoke",
+			"introspection_endpoint":                         base + "/oauth2/introspect",
+			"response_types_supported":                       []string{"code"},
+			"response_modes_supported":                       []string{"query"},
+			"grant_types_supported":                          []string{"authorization_code", "refresh_token"},
+			"subject_types_supported":                        []string{"public"},
+			"code_challenge_methods_supported":               []string{"S256"},
+			"scopes_supported":                               oidc.SupportedScopes,
+			"id_token_signing_alg_values_supported":          []string{"RS256", "ES256"},
+			"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
+			"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
+			"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
+			"acr_values_supported":                           []string{oidc.ACRPhishingResistant, oidc.ACRPhishingResistantHardware},
+			"authorization_response_iss_parameter_supported": true,
+			"backchannel_logout_supported":                   true,
+			"backchannel_logout_session_supported":           true,
+			"request_parameter_supported":                    false,
+			"request_uri_parameter_supported":                false,
+			"claims_parameter_supported":                     false,
+			"prompt_values_supported":                        []string{"none", "login", "consent", "select_account"},
+			"claims_supported": []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "amr", "acr",
+				"sid", "at_hash", "email", "email_verified"},
+		}
+		for k, v := range provider {
+			doc[k] = v
+		}
+	}
+	return c.JSON(doc)
 }

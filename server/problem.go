@@ -31,6 +31,8 @@ var statusOf = map[string]int{
 	sesame.ETooLarge:           fiber.StatusRequestEntityTooLarge,
 	sesame.EReauthRequired:     fiber.StatusForbidden,
 	sesame.EAccountDisabled:    fiber.StatusForbidden,
+	sesame.EConsentRequired:    fiber.StatusForbidden,
+	sesame.EStepUpRequired:     fiber.StatusForbidden,
 	sesame.EUnavailable:        fiber.StatusServiceUnavailable,
 	sesame.EInternal:           fiber.StatusInternalServerError,
 }
@@ -51,6 +53,8 @@ var titleOf = map[string]string{
 	sesame.ETooLarge:           "Request too large",
 	sesame.EReauthRequired:     "Recent sign-in required",
 	sesame.EAccountDisabled:    "Account disabled",
+	sesame.EConsentRequired:    "Consent required",
+	sesame.EStepUpRequired:     "Stronger sign-in required",
 	sesame.EUnavailable:        "Service unavailable",
 	sesame.EInternal:           "Internal error",
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/magiclink"
 	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/oidc"
 	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/recovery"
 	"github.com/sesame-auth/sesame/signin"
@@ -91,6 +92,8 @@ type Config struct {
 	// ReadTimeout (10 s) bounds reading a request; IdleTimeout (60 s) is
 	// how long a keep-alive connection may wait for its next one.
 	ReadTimeout, IdleTimeout time.Duration
+	// OIDC, when set, makes Sesame an OpenID Connect provider.
+	OIDC *oidc.Provider
 }
 
 // Server is the HTTP server.
@@ -166,8 +169,8 @@ func (s *Server) routes() {
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/metrics", s.metrics.handler)
-	app.Get("/.well-known/jwks.json", s.jwks)
-	app.Get("/.well-known/openid-configuration", s.openIDConfiguration)
+	app.Get("/.well-known/jwks.json", s.cors, s.jwks)
+	app.Get("/.well-known/openid-configuration", s.cors, s.openIDConfiguration)
 
 	api := app.Group("/api")
 	api.Post("/email/start", s.limitIP(limit.EmailStartPerIP), s.emailStart)
@@ -202,5 +205,6 @@ func (s *Server) routes() {
 	api.Post("/mfa/webauthn/finish", s.limitIP(limit.WebAuthnFinishPerIP), s.mfaWebAuthnFinish)
 
 	s.accountRoutes(api)
+	s.oidcRoutes()
 	s.pages()
 }

@@ -13,9 +13,11 @@ import (
 // §4, RFC 7518 §6.2.1), members in the order they are written.
 type jsonWebKey struct {
 	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	Y   string `json:"y,omitempty"`
+	N   string `json:"n,omitempty"` // RSA modulus
+	E   string `json:"e,omitempty"` // RSA exponent
 	KID string `json:"kid"`
 	Alg string `json:"alg"`
 	Use string `json:"use"`

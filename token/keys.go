@@ -11,6 +11,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -55,7 +56,7 @@ type KeyStore interface {
 	// InsertSigningKey stores a new key.
 	InsertSigningKey(ctx context.Context, k sesame.SigningKey) error
 	// RetireSigningKeys sets RetiredAt to at on every key not yet retired
-	// except the one named exceptKID.
+	// that has the algorithm of exceptKID, except exceptKID itself.
 	RetireSigningKeys(ctx context.Context, exceptKID string, at time.Time) error
 }
 
@@ -157,6 +158,10 @@ type KeysOptions struct {
 	// Logger receives reload failures that no caller sees, because the keys
 	// loaded before go on being used. slog.Default() by default.
 	Logger *slog.Logger
+	// RSA makes Ensure and Rotate keep one RS256 key beside the ES256 one,
+	// for the ID tokens of OpenID Connect clients, most of which expect
+	// RS256. Sesame's own tokens are always ES256.
+	RSA bool
 }
 
 // Keys is the installation's keyring: it signs with the newest key and
@@ -171,6 +176,7 @@ type Keys struct {
 	reload    time.Duration
 	accessTTL time.Duration
 	log       *slog.Logger
+	withRSA   bool
 
 	mu  sync.Mutex // held while loading; guards nothing else
 	cur atomic.Pointer[keyring]
@@ -180,14 +186,16 @@ type Keys struct {
 type keyring struct {
 	loadedAt time.Time
 	nextLoad time.Time
-	signer   *key            // newest non-retired key; nil if none
+	signer   *key            // newest non-retired ES256 key; nil if none
+	rsa      *key            // newest non-retired RS256 key; nil if none
 	byKID    map[string]*key // every key still within its publication window
 	ordered  []*key          // the same keys, newest first
 }
 
 type key struct {
 	kid       string
-	priv      *ecdsa.PrivateKey
+	priv      *ecdsa.PrivateKey // nil for an RS256 key
+	rsa       *rsa.PrivateKey   // nil for an ES256 key
 	jwk       jsonWebKey
 	createdAt time.Time
 	retiredAt *time.Time
@@ -209,6 +217,7 @@ func NewKeys(store KeyStore, encKey []byte, opts KeysOptions) (*Keys, error) {
 		reload:    cmp.Or(opts.Reload, defaultReload),
 		accessTTL: cmp.Or(opts.AccessTTL, defaultAccessTTL),
 		log:       cmp.Or(opts.Logger, slog.Default()),
+		withRSA:   opts.RSA,
 	}
 	if k.now == nil {
 		k.now = time.Now
@@ -239,15 +248,26 @@ func (k *Keys) Ensure(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if r.signer != nil {
+	if r.signer != nil && (r.rsa != nil || !k.withRSA) {
 		return nil
 	}
-	sk, err := generateSigningKey(k.aead, k.now())
-	if err != nil {
-		return err
+	if r.signer == nil {
+		sk, err := generateSigningKey(k.aead, k.now())
+		if err != nil {
+			return err
+		}
+		if err := k.store.InsertSigningKey(ctx, sk); err != nil {
+			return fmt.Errorf("insert signing key: %w", err)
+		}
 	}
-	if err := k.store.InsertSigningKey(ctx, sk); err != nil {
-		return fmt.Errorf("insert signing key: %w", err)
+	if r.rsa == nil && k.withRSA {
+		sk, err := generateRSAKey(k.aead, k.now())
+		if err != nil {
+			return err
+		}
+		if err := k.store.InsertSigningKey(ctx, sk); err != nil {
+			return fmt.Errorf("insert signing key: %w", err)
+		}
 	}
 	_, err = k.forceLoad(ctx)
 	return err
@@ -269,6 +289,18 @@ func (k *Keys) Rotate(ctx context.Context) (newKID string, err error) {
 	// failure below leaves the old keys published a little longer, no worse.
 	if err := k.store.RetireSigningKeys(ctx, sk.KID, now); err != nil {
 		return "", fmt.Errorf("retire signing keys: %w", err)
+	}
+	if k.withRSA {
+		rk, err := generateRSAKey(k.aead, now)
+		if err != nil {
+			return "", err
+		}
+		if err := k.store.InsertSigningKey(ctx, rk); err != nil {
+			return "", fmt.Errorf("insert signing key: %w", err)
+		}
+		if err := k.store.RetireSigningKeys(ctx, rk.KID, now); err != nil {
+			return "", fmt.Errorf("retire signing keys: %w", err)
+		}
 	}
 	if _, err := k.forceLoad(ctx); err != nil {
 		return "", err
@@ -307,8 +339,8 @@ func (k *Keys) verifier(ctx context.Context, kid string) (*ecdsa.PublicKey, erro
 		}
 		kk = r.byKID[kid]
 	}
-	if kk == nil || !k.published(kk.retiredAt, k.now()) {
-		return nil, errUnknownKID
+	if kk == nil || kk.priv == nil || !k.published(kk.retiredAt, k.now()) {
+		return nil, errUnknownKID // Sesame's own tokens are ES256 only
 	}
 	return &kk.priv.PublicKey, nil
 }
@@ -390,11 +422,16 @@ func (k *Keys) load(ctx context.Context) (*keyring, error) {
 		if !k.published(sk.RetiredAt, now) {
 			continue // every token it signed has expired: not even decrypted
 		}
-		priv, jwk, err := openKey(k.aead, sk)
+		kk := &key{kid: sk.KID, createdAt: sk.CreatedAt}
+		var err error
+		if sk.Algorithm == AlgRS256 {
+			kk.rsa, kk.jwk, err = openRSAKey(k.aead, sk)
+		} else {
+			kk.priv, kk.jwk, err = openKey(k.aead, sk)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("load signing keys: %w", err)
 		}
-		kk := &key{kid: sk.KID, priv: priv, jwk: jwk, createdAt: sk.CreatedAt}
 		if sk.RetiredAt != nil {
 			t := *sk.RetiredAt
 			kk.retiredAt = &t
@@ -412,9 +449,12 @@ func (k *Keys) load(ctx context.Context) (*keyring, error) {
 		return cmp.Compare(b.kid, a.kid)
 	})
 	for _, kk := range r.ordered {
-		if kk.retiredAt == nil {
+		switch {
+		case kk.retiredAt != nil:
+		case kk.priv != nil && r.signer == nil:
 			r.signer = kk
-			break
+		case kk.rsa != nil && r.rsa == nil:
+			r.rsa = kk
 		}
 	}
 	return r, nil

@@ -66,8 +66,14 @@ func (s *memStore) InsertSigningKey(_ context.Context, k sesame.SigningKey) erro
 func (s *memStore) RetireSigningKeys(_ context.Context, exceptKID string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	alg := ""
+	for _, k := range s.keys {
+		if k.KID == exceptKID {
+			alg = k.Algorithm
+		}
+	}
 	for i := range s.keys {
-		if s.keys[i].KID != exceptKID && s.keys[i].RetiredAt == nil {
+		if s.keys[i].KID != exceptKID && s.keys[i].RetiredAt == nil && (exceptKID == "" || s.keys[i].Algorithm == alg) {
 			t := at
 			s.keys[i].RetiredAt = &t
 		}

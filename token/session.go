@@ -40,6 +40,15 @@ type SessionsConfig struct {
 	// IdleTimeout ends a session not refreshed for this long.
 	IdleTimeout time.Duration
 	Now         func() time.Time
+	// Ended, when set, hears of every session that ends, by whatever
+	// route, so that the tokens apps hold for it die with it.
+	Ended EndListener
+}
+
+// EndListener is told that sessions of userID have ended; the OpenID
+// Connect provider implements it (Back-Channel Logout).
+type EndListener interface {
+	SessionsEnded(ctx context.Context, userID string)
 }
 
 // Sessions starts, rotates and ends sessions. It is safe for concurrent use.
@@ -118,6 +127,7 @@ func (s *Sessions) Refresh(ctx context.Context, refresh string) (sesame.Session,
 		if lerr != nil {
 			return sesame.Session{}, "", errors.Join(err, lerr)
 		}
+		s.ended(ctx, full.UserID)
 		return full, "", err
 	case errors.Is(err, sesame.ErrNotFound):
 		return sesame.Session{}, "", errSessionEnded
@@ -169,6 +179,9 @@ func (s *Sessions) EndByRefresh(ctx context.Context, refresh string) error {
 // user is not an error; a session of someone else is not found.
 func (s *Sessions) End(ctx context.Context, userID, id string) error {
 	err := s.cfg.Store.RevokeSession(ctx, userID, id, s.cfg.Now())
+	if err == nil {
+		s.ended(ctx, userID)
+	}
 	if errors.Is(err, sesame.ErrNotFound) {
 		if sess, lerr := s.cfg.Store.SessionByID(ctx, id); lerr == nil && sess.UserID == userID {
 			return nil
@@ -180,13 +193,28 @@ func (s *Sessions) End(ctx context.Context, userID, id string) error {
 
 // EndAll revokes every session of userID.
 func (s *Sessions) EndAll(ctx context.Context, userID string) (int, error) {
-	return s.cfg.Store.RevokeUserSessions(ctx, userID, s.cfg.Now())
+	n, err := s.cfg.Store.RevokeUserSessions(ctx, userID, s.cfg.Now())
+	if err == nil {
+		s.ended(ctx, userID)
+	}
+	return n, err
 }
 
 // EndOthers revokes every session of userID but keepID, after a factor
 // was changed or removed (SECURITY rule 32).
 func (s *Sessions) EndOthers(ctx context.Context, userID, keepID string) (int, error) {
-	return s.cfg.Store.RevokeOtherSessions(ctx, userID, keepID, s.cfg.Now())
+	n, err := s.cfg.Store.RevokeOtherSessions(ctx, userID, keepID, s.cfg.Now())
+	if err == nil && n > 0 {
+		s.ended(ctx, userID)
+	}
+	return n, err
+}
+
+// ended tells the listener that sessions of userID have ended.
+func (s *Sessions) ended(ctx context.Context, userID string) {
+	if s.cfg.Ended != nil {
+		s.cfg.Ended.SessionsEnded(ctx, userID)
+	}
 }
 
 // List returns userID's live sessions, most recently used first.

@@ -8,6 +8,7 @@
 //	sesame users list [--json]          list users with their last sign-in
 //	sesame users show EMAIL [--json]    a user's factors, sessions and last sign-in
 //	sesame users disable|enable|delete EMAIL   audited; disable and delete end sessions at once
+//	sesame clients add|list|show|remove|rotate-secret   manage OpenID Connect clients
 package main
 
 import (
@@ -50,17 +51,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		cmd, args = "keys rotate", args[1:]
 	}
-	var userEmail string
+	var userEmail, clientsSub string
 	if cmd == "users" {
 		var err error
 		if cmd, userEmail, args, err = usersCommand(args); err != nil {
 			return err
 		}
 	}
+	if cmd == "clients" {
+		if len(args) == 0 {
+			return errors.New(clientsUsage)
+		}
+		clientsSub, args = args[0], flagsFirst(args[1:])
+	}
 	fs := flag.NewFlagSet("sesame "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	auditUser := fs.String("user", "", "for audit: the user's email address")
-	jsonOut := fs.Bool("json", false, "for users list and show: print JSON")
+	jsonOut := fs.Bool("json", false, "for users and clients: print JSON")
+	var cf clientFlags
+	if cmd == "clients" {
+		cf.register(fs)
+	}
 	cfg, err := parseConfig(fs, args, getenv)
 	if err != nil {
 		return err
@@ -94,12 +105,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		log.Info("signing key rotated", "kid", kid)
+		log.Info("signing keys rotated (ES256 and RS256)", "es256_kid", kid)
 		return nil
 	case "audit":
 		return printAudit(ctx, a, *auditUser, stdout)
+	case "clients":
+		cf.json = *jsonOut
+		return runClients(ctx, a, clientsSub, &cf, fs.Args(), stdout)
 	}
-	return fmt.Errorf("unknown command %q (serve, migrate, keys rotate, audit, backup, users)", cmd)
+	return fmt.Errorf("unknown command %q (serve, migrate, keys rotate, audit, backup, users, clients)", cmd)
 }
 
 func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {

@@ -62,6 +62,9 @@ func runUsers(ctx context.Context, a *app.App, cmd, email string, asJSON bool, w
 			return err
 		}
 		record(audit.AccountDisabled)
+		// Apps holding tokens of the ended sessions hear of it (Back-Channel
+		// Logout); Close waits for those deliveries.
+		a.OIDC.SessionsEnded(ctx, u.ID)
 		fmt.Fprintf(w, "%s disabled; its sessions have ended\n", u.Email)
 	case "users enable":
 		if _, err := a.Account.SetDisabled(ctx, u.ID, false); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/sesame-auth/sesame/db"
 	"github.com/sesame-auth/sesame/magiclink"
 	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/oidc"
 	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/recovery"
 	"github.com/sesame-auth/sesame/server"
@@ -107,7 +108,9 @@ type App struct {
 	Server *server.Server
 	// Account changes and deletes users, for the server and operators.
 	Account *account.Service
-	queue   *mail.Queue
+	// OIDC is the OpenID Connect provider.
+	OIDC  *oidc.Provider
+	queue *mail.Queue
 	// stopLimits ends the flusher of the batched rate-limit counts;
 	// limitsDone closes when its last flush is written.
 	stopLimits context.CancelFunc
@@ -151,7 +154,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		return err
 	}
 	a.DB.SetAuditRetention(cfg.AuditRetention)
-	if a.Keys, err = token.NewKeys(a.DB, secret.Key(sesame.PurposeKeyEncryption), token.KeysOptions{Logger: log, Now: opts.Now, Reload: cfg.KeyReload}); err != nil {
+	if a.Keys, err = token.NewKeys(a.DB, secret.Key(sesame.PurposeKeyEncryption), token.KeysOptions{Logger: log, Now: opts.Now, Reload: cfg.KeyReload, RSA: true}); err != nil {
 		return err
 	}
 	if err := a.Keys.Ensure(ctx); err != nil {
@@ -249,7 +252,6 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	sessions := token.NewSessions(token.SessionsConfig{Store: a.DB, Now: opts.Now})
 	auditLog := audit.New(a.DB, log, opts.Now)
 	authenticators, err := totp.New(totpConfig(a.DB, secret, cfg.PublicURL, opts.Now))
 	if err != nil {
@@ -258,6 +260,18 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	a.Account = account.New(account.Config{
 		Store: a.DB, Mail: a.queue, CodeKey: secret.Key(sesame.PurposeCodeMAC), PublicURL: cfg.PublicURL, Now: opts.Now,
 	})
+	observe := oidc.Observer(func(string, string) {}) // the server, which owns the metrics, comes next
+	a.OIDC = oidc.New(oidc.Config{
+		Issuer:  cfg.PublicURL,
+		Store:   a.DB,
+		Users:   a.DB,
+		Keys:    a.Keys,
+		Audit:   auditLog,
+		Observe: func(event, result string) { observe(event, result) },
+		Logger:  log,
+		Now:     opts.Now,
+	})
+	sessions := token.NewSessions(token.SessionsConfig{Store: a.DB, Now: opts.Now, Ended: a.OIDC})
 	a.Server, err = server.New(server.Config{
 		PublicURL: cfg.PublicURL,
 		Logger:    log,
@@ -291,6 +305,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 			Logger:    log,
 			Now:       opts.Now,
 		}),
+		OIDC:        a.OIDC,
 		Notices:     notices,
 		MailStats:   a.queue.Stats,
 		Now:         opts.Now,
@@ -301,7 +316,11 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		ProxyHeader:    cfg.ProxyHeader,
 		TrustedProxies: cfg.TrustedProxies,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	observe = a.Server.OIDCEvent
+	return nil
 }
 
 // Serve answers on ln until ctx ends (SIGTERM or SIGINT), then shuts down
@@ -352,10 +371,14 @@ func (a *App) sweep(ctx context.Context) {
 // MailStats returns this instance's mail outbox counters.
 func (a *App) MailStats() mail.QueueStats { return a.queue.Stats() }
 
-// Close stops the mail workers (what they have not sent stays in the
-// outbox) and closes the database. Calls after the first do nothing.
+// Close stops the back-channel logout sender and the mail workers (what
+// they have not sent stays in the outbox) and closes the database. Calls
+// after the first do nothing.
 func (a *App) Close() error {
 	a.closeOnce.Do(func() {
+		if a.OIDC != nil {
+			a.OIDC.Close()
+		}
 		if a.stopLimits != nil {
 			a.stopLimits()
 			<-a.limitsDone

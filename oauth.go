@@ -1,0 +1,105 @@
+package sesame
+
+import "time"
+
+// OAuthClient is an application registered to sign its users in with
+// Sesame (API.md "Apps signing their users in").
+type OAuthClient struct {
+	ID   string
+	Name string
+	// SecretHash is SHA-256 of the client secret; nil for a public client.
+	SecretHash             []byte
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	BackchannelLogoutURI   string
+	Public                 bool
+	// Trusted clients are first-party: no consent screen.
+	Trusted    bool
+	IDTokenAlg string // "RS256" or "ES256"
+	CreatedAt  time.Time
+}
+
+// OAuthRequest is a validated authorization request waiting for the
+// /signin page to accept or deny it.
+type OAuthRequest struct {
+	ID            string
+	ClientID      string
+	RedirectURI   string
+	Scopes        []string
+	State         string
+	Nonce         string
+	CodeChallenge string
+	Prompt        string
+	// MaxAge is the max_age parameter in seconds; nil when absent.
+	MaxAge     *int
+	LoginHint  string
+	ACRValues  []string
+	UILocales  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	ConsumedAt *time.Time
+}
+
+// OAuthGrant is what one authorization gave one client: the facts of the
+// sign-in behind it, and the tokens issued under it, which all die with it.
+type OAuthGrant struct {
+	ID        string
+	ClientID  string
+	UserID    string
+	SessionID string
+	Scopes    []string
+	Nonce     string
+	AuthTime  time.Time
+	AMR       []string
+	ACR       string
+	CreatedAt time.Time
+	// RedeemedAt is when its code was exchanged for tokens.
+	RedeemedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// OAuthCode is an authorization code as stored: only its hash.
+type OAuthCode struct {
+	Hash          []byte
+	GrantID       string
+	ClientID      string
+	RedirectURI   string
+	CodeChallenge string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+}
+
+// OAuthConsent is a user's approval of a client for some scopes.
+type OAuthConsent struct {
+	UserID     string
+	ClientID   string
+	ClientName string
+	Scopes     []string
+	ApprovedAt time.Time
+	LastUsedAt *time.Time
+}
+
+// OAuthLogout is an RP-initiated logout request waiting for the sign-out
+// page.
+type OAuthLogout struct {
+	ID          string
+	ClientID    string // "" when no client was named
+	RedirectURI string // a registered post_logout_redirect_uri, or ""
+	State       string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// OAuthSessionGrant is a live grant of a session that has just ended: its
+// client must hear of the logout.
+type OAuthSessionGrant struct {
+	GrantID   string
+	ClientID  string
+	UserID    string
+	SessionID string
+}
+
+// ErrOAuthCodeReplayed is returned when an authorization code that was
+// already spent comes back: the grant its first redemption produced has
+// been revoked (RFC 6749 §4.1.2).
+var ErrOAuthCodeReplayed = &Error{Code: EUsed, Message: "The code was already used."}

@@ -1,0 +1,172 @@
+// Package oidc makes Sesame an OpenID Connect provider (API.md "Apps
+// signing their users in"): client registration, the authorization
+// request and its hand-over to the /signin page, consent, the token,
+// userinfo, revocation and introspection endpoints, RP-initiated logout
+// and Back-Channel Logout. It takes and returns plain Go values; server
+// speaks HTTP, db stores.
+package oidc
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/token"
+)
+
+// Lifetimes (SECURITY rules 44 and 46, API.md).
+const (
+	RequestTTL = 10 * time.Minute // an authorization or logout request
+	CodeTTL    = 60 * time.Second
+	IDTokenTTL = 10 * time.Minute
+	AccessTTL  = 10 * time.Minute
+)
+
+// Scopes Sesame knows; others are ignored.
+const (
+	ScopeOpenID        = "openid"
+	ScopeEmail         = "email"
+	ScopeProfile       = "profile"
+	ScopeOfflineAccess = "offline_access"
+)
+
+// SupportedScopes are the scopes of discovery's scopes_supported.
+var SupportedScopes = []string{ScopeOpenID, ScopeEmail, ScopeProfile, ScopeOfflineAccess}
+
+// Store is what the provider keeps; db.DB implements it.
+type Store interface {
+	InsertOAuthClient(ctx context.Context, c sesame.OAuthClient) error
+	OAuthClientByID(ctx context.Context, id string) (sesame.OAuthClient, error)
+	OAuthClients(ctx context.Context) ([]sesame.OAuthClient, error)
+	DeleteOAuthClient(ctx context.Context, id string) error
+	SetOAuthClientSecret(ctx context.Context, id string, hash []byte) error
+
+	InsertOAuthRequest(ctx context.Context, r sesame.OAuthRequest) error
+	OAuthRequestByID(ctx context.Context, id string) (sesame.OAuthRequest, error)
+	ConsumeOAuthRequest(ctx context.Context, id string, now time.Time) error
+
+	CreateOAuthGrant(ctx context.Context, g sesame.OAuthGrant, c sesame.OAuthCode) error
+	ClaimOAuthCode(ctx context.Context, hash []byte, now time.Time) (sesame.OAuthCode, error)
+	OAuthGrantLive(ctx context.Context, id string, now time.Time) (sesame.OAuthGrant, error)
+	RedeemOAuthGrant(ctx context.Context, g sesame.OAuthGrant, refreshHash []byte, refreshExpires, now time.Time) error
+	RotateOAuthRefreshToken(ctx context.Context, hash, next []byte, clientID string, now time.Time) (string, error)
+	TouchOAuthConsent(ctx context.Context, userID, clientID string, now time.Time) error
+	OAuthRefreshTokenGrant(ctx context.Context, hash []byte, now time.Time) (grantID, clientID string, err error)
+	RevokeOAuthGrant(ctx context.Context, id string, now time.Time) error
+	RevokeEndedSessionGrants(ctx context.Context, userID string, now time.Time) ([]sesame.OAuthSessionGrant, error)
+
+	OAuthConsent(ctx context.Context, userID, clientID string) (sesame.OAuthConsent, error)
+	SaveOAuthConsent(ctx context.Context, c sesame.OAuthConsent) error
+	OAuthConsents(ctx context.Context, userID string) ([]sesame.OAuthConsent, error)
+	WithdrawOAuthConsent(ctx context.Context, userID, clientID string, now time.Time) error
+
+	InsertOAuthLogout(ctx context.Context, l sesame.OAuthLogout) error
+	OAuthLogoutByID(ctx context.Context, id string, now time.Time) (sesame.OAuthLogout, error)
+	ConsumeOAuthLogout(ctx context.Context, id string, now time.Time) (sesame.OAuthLogout, error)
+}
+
+// Users looks up the person a token speaks for.
+type Users interface {
+	UserByID(ctx context.Context, id string) (sesame.User, error)
+}
+
+// Auditor records security events; audit.Log implements it.
+type Auditor interface {
+	Record(ctx context.Context, e sesame.AuditEvent)
+}
+
+// Observer counts provider events for metrics: event is one of the Event*
+// names, result "success" or an error code.
+type Observer func(event, result string)
+
+// Event names, for audit records and metrics.
+const (
+	EventAuthorize         = "oidc_authorize"
+	EventConsentGiven      = "oidc_consent_given"
+	EventConsentWithdrawn  = "oidc_consent_withdrawn"
+	EventCodeRedeemed      = "oidc_code_redeemed"
+	EventTokenRefreshed    = "oidc_token_refreshed"
+	EventLogoutDelivered   = "oidc_backchannel_logout_delivered"
+	EventLogoutFailed      = "oidc_backchannel_logout_failed"
+	EventCodeReplayed      = "oidc_code_replayed"
+	EventRefreshReused     = "oidc_refresh_reused"
+	EventTokenRevoked      = "oidc_token_revoked"
+	EventRPInitiatedLogout = "oidc_logout"
+)
+
+// Config builds a Provider.
+type Config struct {
+	// Issuer is the public URL, the iss of every token.
+	Issuer string
+	Store  Store
+	Users  Users
+	Keys   *token.Keys
+	Audit  Auditor
+	// Observe, when set, counts events for metrics.
+	Observe Observer
+	Logger  *slog.Logger
+	// HTTPClient posts back-channel logout tokens; its timeout is set to 5 s.
+	HTTPClient *http.Client
+	// Retries is how many times a failed back-channel delivery is tried
+	// again (3 by default); RetryDelay the first wait, doubled each time.
+	Retries    int
+	RetryDelay time.Duration
+	Now        func() time.Time
+}
+
+// Provider is Sesame's OpenID Connect provider. It is safe for concurrent
+// use.
+type Provider struct {
+	cfg     Config
+	backlog chan delivery
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// New returns a Provider and starts its back-channel logout sender; Close
+// stops it.
+func New(cfg Config) *Provider {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{}
+	}
+	cfg.HTTPClient.Timeout = 5 * time.Second
+	if cfg.Retries == 0 {
+		cfg.Retries = 3
+	}
+	cfg.RetryDelay = cmp.Or(cfg.RetryDelay, time.Second)
+	if cfg.Observe == nil {
+		cfg.Observe = func(string, string) {}
+	}
+	p := &Provider{cfg: cfg, backlog: make(chan delivery, 1024), stop: make(chan struct{}), done: make(chan struct{})}
+	go p.deliver()
+	return p
+}
+
+// Close stops the back-channel sender after the deliveries under way.
+func (p *Provider) Close() {
+	select {
+	case <-p.stop:
+	default:
+		close(p.stop)
+	}
+	<-p.done
+}
+
+// Issuer is the provider's issuer identifier.
+func (p *Provider) Issuer() string { return p.cfg.Issuer }
+
+func (p *Provider) record(ctx context.Context, e sesame.AuditEvent) {
+	p.cfg.Observe(e.Event, e.Result)
+	if p.cfg.Audit != nil {
+		p.cfg.Audit.Record(ctx, e)
+	}
+}
