@@ -92,11 +92,26 @@ func (db *DB) OAuthGrantLive(ctx context.Context, id string, now time.Time) (ses
 	return g, nil
 }
 
-// RedeemOAuthGrant marks a live grant redeemed, stores its first refresh
-// token (when refreshHash is set) and the consent's last use.
+// OAuthGrantOfCode returns the grant id of a code just claimed, revoked
+// or not (a replay racing the first redemption revokes it), as long as
+// the Sesame session and the account behind it are live;
+// sesame.ErrNotFound otherwise.
+func (db *DB) OAuthGrantOfCode(ctx context.Context, id string, now time.Time) (sesame.OAuthGrant, error) {
+	g, err := scanGrant(db.queryRow(ctx, `SELECT `+grantColumns+` FROM oauth_grants g JOIN sessions s ON s.id = g.session_id
+		JOIN users u ON u.id = g.user_id
+		WHERE g.id = ? AND g.redeemed_at IS NULL AND s.revoked_at IS NULL AND s.expires_at > ? AND u.disabled_at IS NULL`, id, ms(now)))
+	if err != nil {
+		return g, fmt.Errorf("grant: %w", db.wrap(err))
+	}
+	return g, nil
+}
+
+// RedeemOAuthGrant marks a grant redeemed, once, and stores its first
+// refresh token (when refreshHash is set) and the consent's last use. A
+// grant revoked meanwhile is redeemed all the same: its tokens are dead.
 func (db *DB) RedeemOAuthGrant(ctx context.Context, g sesame.OAuthGrant, refreshHash []byte, refreshExpires, now time.Time) error {
 	return db.tx(ctx, func(t *txn) error {
-		res, err := t.exec(ctx, `UPDATE oauth_grants SET redeemed_at = ? WHERE id = ? AND revoked_at IS NULL`, ms(now), g.ID)
+		res, err := t.exec(ctx, `UPDATE oauth_grants SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL`, ms(now), g.ID)
 		if err != nil {
 			return fmt.Errorf("redeem grant: %w", err)
 		}

@@ -51,6 +51,7 @@ type Store interface {
 	CreateOAuthGrant(ctx context.Context, g sesame.OAuthGrant, c sesame.OAuthCode) error
 	ClaimOAuthCode(ctx context.Context, hash []byte, now time.Time) (sesame.OAuthCode, error)
 	OAuthGrantLive(ctx context.Context, id string, now time.Time) (sesame.OAuthGrant, error)
+	OAuthGrantOfCode(ctx context.Context, id string, now time.Time) (sesame.OAuthGrant, error)
 	RedeemOAuthGrant(ctx context.Context, g sesame.OAuthGrant, refreshHash []byte, refreshExpires, now time.Time) error
 	RotateOAuthRefreshToken(ctx context.Context, hash, next []byte, clientID string, now time.Time) (string, error)
 	TouchOAuthConsent(ctx context.Context, userID, clientID string, now time.Time) error

@@ -114,7 +114,9 @@ func (p *Provider) exchangeCode(ctx context.Context, c sesame.OAuthClient, form 
 	case subtle.ConstantTimeCompare([]byte(challenge), []byte(claimed.CodeChallenge)) != 1:
 		return TokenResponse{}, invalidGrant("The code_verifier does not match the code challenge.")
 	}
-	g, err := p.cfg.Store.OAuthGrantLive(ctx, claimed.GrantID, now)
+	// The grant may already be revoked by a replay racing this first
+	// redemption: the tokens are issued all the same, and are dead.
+	g, err := p.cfg.Store.OAuthGrantOfCode(ctx, claimed.GrantID, now)
 	if errors.Is(err, sesame.ErrNotFound) {
 		return TokenResponse{}, invalidGrant("The sign-in behind this code has ended.")
 	} else if err != nil {

@@ -443,6 +443,14 @@ func (k *Keys) load(ctx context.Context) (*keyring, error) {
 		r.ordered = append(r.ordered, kk)
 	}
 	slices.SortFunc(r.ordered, func(a, b *key) int {
+		// ES256 keys first, so the JWKS starts with the keys of Sesame's
+		// own tokens, as it did before the RSA key.
+		if (a.rsa == nil) != (b.rsa == nil) {
+			if a.rsa == nil {
+				return -1
+			}
+			return 1
+		}
 		if c := b.createdAt.Compare(a.createdAt); c != 0 {
 			return c
 		}
