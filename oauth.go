@@ -14,8 +14,11 @@ type OAuthClient struct {
 	BackchannelLogoutURI   string
 	Public                 bool
 	// Trusted clients are first-party: no consent screen.
-	Trusted    bool
-	IDTokenAlg string // "RS256" or "ES256"
+	Trusted bool
+	// RequirePKCE is true unless the operator turned it off for a
+	// confidential client whose software cannot send a challenge.
+	RequirePKCE bool
+	IDTokenAlg  string // "RS256" or "ES256"
 	CreatedAt  time.Time
 }
 

@@ -121,8 +121,10 @@ func (p *Provider) Authorize(ctx context.Context, q url.Values) (string, error) 
 			r.Scopes = append(r.Scopes, s)
 		}
 	}
-	// PKCE: S256 only, for every client (SECURITY rule 43).
+	// PKCE: S256 only; required unless the operator turned it off for a
+	// confidential client (SECURITY rule 43).
 	switch method := q.Get("code_challenge_method"); {
+	case r.CodeChallenge == "" && method == "" && !c.RequirePKCE && !c.Public:
 	case r.CodeChallenge == "":
 		return fail("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256.")
 	case method == "":

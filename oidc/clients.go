@@ -23,7 +23,11 @@ type NewClient struct {
 	BackchannelLogoutURI   string
 	Public                 bool
 	Trusted                bool
-	IDTokenAlg             string // RS256 (default) or ES256
+	// NoPKCE lets a confidential client whose software cannot send a code
+	// challenge (Gitea) go without; a challenge it does send is still
+	// checked. Public clients always need PKCE.
+	NoPKCE     bool
+	IDTokenAlg string // RS256 (default) or ES256
 }
 
 // Register validates and stores a new client and returns it with its
@@ -38,6 +42,7 @@ func (p *Provider) Register(ctx context.Context, n NewClient) (sesame.OAuthClien
 		BackchannelLogoutURI:   n.BackchannelLogoutURI,
 		Public:                 n.Public,
 		Trusted:                n.Trusted,
+		RequirePKCE:            !n.NoPKCE,
 		IDTokenAlg:             n.IDTokenAlg,
 		CreatedAt:              p.cfg.Now(),
 	}
@@ -52,6 +57,8 @@ func (p *Provider) Register(ctx context.Context, n NewClient) (sesame.OAuthClien
 		return c, "", sesame.Errorf(sesame.EBadRequest, "A client needs a name of 1 to 100 characters.")
 	case len(c.RedirectURIs) == 0:
 		return c, "", sesame.Errorf(sesame.EBadRequest, "A client needs at least one --redirect-uri.")
+	case c.Public && n.NoPKCE:
+		return c, "", sesame.Errorf(sesame.EBadRequest, "A public client always needs PKCE.")
 	case c.IDTokenAlg != token.AlgRS256 && c.IDTokenAlg != token.AlgES256:
 		return c, "", sesame.Errorf(sesame.EBadRequest, "--id-token-alg must be RS256 or ES256.")
 	}

@@ -90,8 +90,8 @@ func (p *Provider) exchangeCode(ctx context.Context, c sesame.OAuthClient, form 
 	if code == "" || len(code) > 128 {
 		return TokenResponse{}, invalidRequest("code is required.")
 	}
-	if !pkceVerifier.MatchString(verifier) {
-		return TokenResponse{}, invalidGrant("A code_verifier of 43 to 128 characters is required.")
+	if verifier != "" && !pkceVerifier.MatchString(verifier) {
+		return TokenResponse{}, invalidGrant("A code_verifier is 43 to 128 characters.")
 	}
 	now := p.cfg.Now()
 	claimed, err := p.cfg.Store.ClaimOAuthCode(ctx, hashCode(code), now)
@@ -111,7 +111,11 @@ func (p *Provider) exchangeCode(ctx context.Context, c sesame.OAuthClient, form 
 		return TokenResponse{}, invalidGrant("The code was issued to another client.")
 	case claimed.RedirectURI != form.Get("redirect_uri"):
 		return TokenResponse{}, invalidGrant("redirect_uri differs from the authorization request's.")
-	case subtle.ConstantTimeCompare([]byte(challenge), []byte(claimed.CodeChallenge)) != 1:
+	case claimed.CodeChallenge == "" && verifier != "":
+		// RFC 9700 §2.1.1: a verifier for a code issued without a
+		// challenge means the request was tampered with.
+		return TokenResponse{}, invalidGrant("This code was issued without a code challenge.")
+	case claimed.CodeChallenge != "" && subtle.ConstantTimeCompare([]byte(challenge), []byte(claimed.CodeChallenge)) != 1:
 		return TokenResponse{}, invalidGrant("The code_verifier does not match the code challenge.")
 	}
 	// The grant may already be revoked by a replay racing this first

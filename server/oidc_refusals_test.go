@@ -274,3 +274,34 @@ func TestOIDCCodeRefusals(t *testing.T) {
 		})
 	})
 }
+
+// TestOIDCConfidentialWithoutPKCE: a confidential client registered with
+// --no-pkce (Gitea) may send no challenge; a verifier for such a code is
+// refused (RFC 9700 §2.1.1), plain is still refused, and a public client
+// cannot be registered without PKCE.
+func TestOIDCConfidentialWithoutPKCE(t *testing.T) {
+	e := testserver.New(t, listening)
+	_, a := testauthn.SignUp(t, e, "gitea@example.com")
+	s := testauthn.SignIn(t, e, a, "")
+	rp := newRP(t, e, oidc.NewClient{Name: "Gitea", Trusted: true, NoPKCE: true})
+	noPKCE := func(q url.Values) { q.Del("code_challenge"); q.Del("code_challenge_method") }
+	code := func() string {
+		r := e.Do(t, "GET", authorizeURL(rp.client.ID, rpRedirect, noPKCE), nil)
+		id := strings.TrimPrefix(r.Header.Get("Location"), "/signin?request=")
+		to, _ := accept(t, e, id, s.Access, false).JSON(t)["redirect_to"].(string)
+		u, _ := url.Parse(to)
+		return u.Query().Get("code")
+	}
+	c := code()
+	st, m := tokenPost(t, rp, url.Values{"grant_type": {"authorization_code"}, "code": {c}, "redirect_uri": {rpRedirect}})
+	if st != 200 || m["id_token"] == nil {
+		t.Fatalf("exchange without PKCE = %d %v", st, m)
+	}
+	c = code()
+	st, m = tokenPost(t, rp, url.Values{"grant_type": {"authorization_code"}, "code": {c}, "redirect_uri": {rpRedirect}, "code_verifier": {strings.Repeat("v", 43)}})
+	assertOAuthError(t, st, m, 400, "invalid_grant")
+	assertErrorRedirect(t, e, e.Do(t, "GET", authorizeURL(rp.client.ID, rpRedirect, func(q url.Values) { q.Set("code_challenge_method", "plain") }), nil), rpRedirect, "invalid_request")
+	if _, _, err := e.App.OIDC.Register(context.Background(), oidc.NewClient{Name: "SPA", Public: true, NoPKCE: true, RedirectURIs: []string{rpRedirect}}); err == nil {
+		t.Fatal("a public client without PKCE was registered")
+	}
+}

@@ -16,7 +16,7 @@ import (
 const clientsUsage = `usage:
   sesame clients add --name NAME --redirect-uri URI [--redirect-uri URI…]
                      [--post-logout-redirect-uri URI…] [--backchannel-logout-uri URI]
-                     [--public] [--trusted] [--id-token-alg RS256|ES256] [--json]
+                     [--public] [--trusted] [--no-pkce] [--id-token-alg RS256|ES256] [--json]
   sesame clients list [--json] | show ID [--json] | remove ID | rotate-secret ID [--json]`
 
 // multiFlag is a flag that may be given several times.
@@ -31,6 +31,7 @@ type clientFlags struct {
 	name, backchannel, alg string
 	redirects, postLogout  multiFlag
 	public, trusted, json  bool
+	noPKCE                 bool
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
@@ -40,12 +41,13 @@ func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.backchannel, "backchannel-logout-uri", "", "clients add: where Back-Channel Logout tokens are posted")
 	fs.BoolVar(&f.public, "public", false, "clients add: a public client (no secret, PKCE, auth method none)")
 	fs.BoolVar(&f.trusted, "trusted", false, "clients add: a first-party app: no consent screen")
+	fs.BoolVar(&f.noPKCE, "no-pkce", false, "clients add: a confidential client that cannot send PKCE (Gitea); a challenge it sends is still checked")
 	fs.StringVar(&f.alg, "id-token-alg", "RS256", "clients add: RS256 or ES256")
 }
 
 // boolFlags take no value, for splitting a command line whose flags come
 // after its arguments.
-var boolFlags = map[string]bool{"json": true, "public": true, "trusted": true}
+var boolFlags = map[string]bool{"json": true, "public": true, "trusted": true, "no-pkce": true}
 
 // flagsFirst moves flags before positional arguments, so that
 // `clients show ID --json` parses like `clients show --json ID`.
@@ -81,13 +83,14 @@ type clientJSON struct {
 	BackchannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty"`
 	Public                 bool     `json:"public"`
 	Trusted                bool     `json:"trusted"`
+	PKCERequired           bool     `json:"pkce_required"`
 	IDTokenAlg             string   `json:"id_token_alg"`
 }
 
 func toClientJSON(c sesame.OAuthClient, secret string) clientJSON {
 	return clientJSON{ClientID: c.ID, ClientSecret: secret, Name: c.Name, RedirectURIs: c.RedirectURIs,
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI,
-		Public: c.Public, Trusted: c.Trusted, IDTokenAlg: c.IDTokenAlg}
+		Public: c.Public, Trusted: c.Trusted, PKCERequired: c.RequirePKCE, IDTokenAlg: c.IDTokenAlg}
 }
 
 // runClients runs `sesame clients SUB`.
@@ -106,7 +109,7 @@ func runClients(ctx context.Context, a *app.App, sub string, f *clientFlags, arg
 		}
 		c, secret, err := p.Register(ctx, oidc.NewClient{
 			Name: f.name, RedirectURIs: f.redirects, PostLogoutRedirectURIs: f.postLogout,
-			BackchannelLogoutURI: f.backchannel, Public: f.public, Trusted: f.trusted, IDTokenAlg: f.alg,
+			BackchannelLogoutURI: f.backchannel, Public: f.public, Trusted: f.trusted, NoPKCE: f.noPKCE, IDTokenAlg: f.alg,
 		})
 		if err != nil {
 			return errors.New(sesame.ErrorMessage(err))
@@ -185,7 +188,7 @@ func printClient(w io.Writer, asJSON bool, c sesame.OAuthClient, secret string) 
 	if c.Public {
 		kind = "public (no secret; PKCE; auth method none)"
 	}
-	fmt.Fprintf(w, "Type:           %s\nTrusted:        %v\nID token alg:   %s\n", kind, c.Trusted, c.IDTokenAlg)
+	fmt.Fprintf(w, "Type:           %s\nTrusted:        %v\nPKCE required:  %v\nID token alg:   %s\n", kind, c.Trusted, c.RequirePKCE, c.IDTokenAlg)
 	for _, u := range c.RedirectURIs {
 		fmt.Fprintf(w, "Redirect URI:   %s\n", u)
 	}

@@ -35,13 +35,13 @@ func TestClientsCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &added); err != nil {
 		t.Fatalf("add --json printed %q: %v", out, err)
 	}
-	for _, k := range []string{"client_id", "client_secret", "name", "redirect_uris", "post_logout_redirect_uris", "public", "trusted", "id_token_alg"} {
+	for _, k := range []string{"client_id", "client_secret", "name", "redirect_uris", "post_logout_redirect_uris", "public", "trusted", "pkce_required", "id_token_alg"} {
 		if _, ok := added[k]; !ok {
 			t.Errorf("add --json lacks %q: %s", k, out)
 		}
 	}
 	id, secret := added["client_id"].(string), added["client_secret"].(string)
-	if added["id_token_alg"] != "RS256" || added["public"] != false || len(added["redirect_uris"].([]any)) != 2 {
+	if added["id_token_alg"] != "RS256" || added["public"] != false || added["pkce_required"] != true || len(added["redirect_uris"].([]any)) != 2 {
 		t.Errorf("add --json = %s", out)
 	}
 	if len(secret) != 43 { // 256 bits, base64url
@@ -58,6 +58,13 @@ func TestClientsCommands(t *testing.T) {
 		t.Errorf("public client = %s", out)
 	}
 
+	out, err = sesame("clients", "add", "--name", "Gitea", "--redirect-uri", "https://gitea.example.com/user/oauth2/sesame/callback", "--no-pkce", "--json")
+	if err != nil || !strings.Contains(out, `"pkce_required": false`) {
+		t.Fatalf("add --no-pkce = %q, %v", out, err)
+	}
+	if _, err := sesame("clients", "remove", strings.Split(strings.Split(out, `"client_id": "`)[1], `"`)[0]); err != nil {
+		t.Fatal(err)
+	}
 	out, err = sesame("clients", "list", "--json")
 	var list []map[string]any
 	if err != nil || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 || strings.Contains(out, secret) {
@@ -96,6 +103,7 @@ func TestClientsCommands(t *testing.T) {
 		{"clients", "add", "--name", "X", "--redirect-uri", "https://example.com/cb#f"}, // fragment
 		{"clients", "add", "--name", "X", "--redirect-uri", "/cb"},                      // relative
 		{"clients", "add", "--name", "X", "--redirect-uri", "https://a.example/cb", "--id-token-alg", "HS256"},
+		{"clients", "add", "--name", "X", "--redirect-uri", "http://127.0.0.1/cb", "--public", "--no-pkce"},
 		{"clients", "show", "nope"},
 		{"clients", "frobnicate"},
 	}

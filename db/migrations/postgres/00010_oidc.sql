@@ -10,6 +10,7 @@ CREATE TABLE oauth_clients (
     backchannel_logout_uri    TEXT NOT NULL,
     public                    INTEGER NOT NULL,
     trusted                   INTEGER NOT NULL,
+    require_pkce              INTEGER NOT NULL,
     id_token_alg              TEXT NOT NULL,
     created_at                BIGINT NOT NULL
 );
