@@ -19,7 +19,7 @@ type OAuthClient struct {
 	// confidential client whose software cannot send a challenge.
 	RequirePKCE bool
 	IDTokenAlg  string // "RS256" or "ES256"
-	CreatedAt  time.Time
+	CreatedAt   time.Time
 }
 
 // OAuthRequest is a validated authorization request waiting for the
