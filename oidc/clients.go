@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -35,7 +36,9 @@ type NewClient struct {
 // as SHA-256 (SECURITY rule 47).
 func (p *Provider) Register(ctx context.Context, n NewClient) (sesame.OAuthClient, string, error) {
 	c := sesame.OAuthClient{
-		ID:                     sesame.NewID(),
+		// Hex, not base64url: an id never starts with "-", so it passes
+		// through command lines and config files untouched.
+		ID:                     hex.EncodeToString(sesame.RandomBytes(16)),
 		Name:                   strings.TrimSpace(n.Name),
 		RedirectURIs:           n.RedirectURIs,
 		PostLogoutRedirectURIs: n.PostLogoutRedirectURIs,

@@ -210,6 +210,11 @@ func (s *Sessions) EndOthers(ctx context.Context, userID, keepID string) (int, e
 	return n, err
 }
 
+// Ended tells the listener that sessions of userID were ended by a route
+// outside Sessions (the database's DisableUser, an account deleted), so
+// that the apps holding their tokens hear of it too.
+func (s *Sessions) Ended(ctx context.Context, userID string) { s.ended(ctx, userID) }
+
 // ended tells the listener that sessions of userID have ended.
 func (s *Sessions) ended(ctx context.Context, userID string) {
 	if s.cfg.Ended != nil {
