@@ -57,7 +57,20 @@ func TestBackGoesToThePreviousStep(t *testing.T) {
 	const email = "bert@example.com"
 
 	b.open("/signin")
-	b.startEmail(email)
+	// The password step is a step of its own too.
+	b.typeInto("#email", email)
+	b.click("#use-password")
+	b.waitVisible("#step-password")
+	b.do("back from the password", chromedp.NavigateBack())
+	b.waitVisible("#step-email")
+	b.waitHidden("#step-password")
+	if got := eval[string](b, `location.pathname + " " + document.activeElement.id`); got != "/signin email" {
+		t.Errorf("after Back from the password step: %q; want /signin with focus on the email field", got)
+	}
+
+	b.click("#email-send")
+	b.waitVisible("#step-code")
+	b.waitText("#code-sent", email)
 	code := mailedCode(t, env, email)
 
 	b.do("back", chromedp.NavigateBack())
