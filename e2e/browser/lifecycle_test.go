@@ -64,6 +64,7 @@ func TestAccountLifecycle(t *testing.T) {
 	b.click("#recovered-account")
 	b.waitAccount(email)
 	b.waitText("#codes-state", "Recovery codes left: 9.")
+	b.waitText("#activity", "A recovery code was used")
 
 	// A password, then an authenticator app set up from the QR page.
 	b.click("#password-edit")
