@@ -20,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sesame-auth/sesame/internal/testserver"
+	"github.com/sesame-auth/sesame/token"
 )
 
 func refresh(e *testserver.Env, t *testing.T, token string) testserver.Response {
@@ -200,6 +201,31 @@ func TestForgedAccessTokens(t *testing.T) {
 		"garbage":                     "not.a.token",
 	}
 	for name, tok := range cases {
+		t.Run(name, func(t *testing.T) {
+			assertProblem(t, e.Do(t, "GET", "/api/me", nil, testserver.Bearer(tok)), http.StatusUnauthorized, "unauthorized")
+		})
+	}
+	// Signed with Sesame's own key, so that each fails on the one thing it
+	// names and not on the signature; the unchanged claims pass.
+	ours := func(typ string, claims jwt.MapClaims) string {
+		tok, err := e.App.Keys.Sign(context.Background(), token.AlgES256, typ, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	if r := e.Do(t, "GET", "/api/me", nil, testserver.Bearer(ours("at+jwt", good))); r.Status != http.StatusOK {
+		t.Fatalf("our key, unchanged claims: %d %s; want 200", r.Status, r.Body)
+	}
+	padded := with(func(c jwt.MapClaims) { c["pad"] = strings.Repeat("A", 8<<10) })
+	for name, tok := range map[string]string{
+		"our key, missing exp":    ours("at+jwt", with(func(c jwt.MapClaims) { delete(c, "exp") })),
+		"our key, missing iat":    ours("at+jwt", with(func(c jwt.MapClaims) { delete(c, "iat") })),
+		"our key, wrong audience": ours("at+jwt", with(func(c jwt.MapClaims) { c["aud"] = []string{"https://other.example"} })),
+		"our key, wrong issuer":   ours("at+jwt", with(func(c jwt.MapClaims) { c["iss"] = "https://other.example" })),
+		"our key, typ JWT":        ours("JWT", good),
+		"our key, over 8 KiB":     ours("at+jwt", padded),
+	} {
 		t.Run(name, func(t *testing.T) {
 			assertProblem(t, e.Do(t, "GET", "/api/me", nil, testserver.Bearer(tok)), http.StatusUnauthorized, "unauthorized")
 		})
