@@ -239,3 +239,29 @@ func TestPasswordLoginsPerIPHour(t *testing.T) {
 		t.Fatalf("after the hour = %d; want 200", r.Status)
 	}
 }
+
+// TestEmailStartPerAddressDay: one client gets 10 sign-in mails a day for
+// an address, though each 15 minutes and each hour would allow more
+// (rule 34).
+func TestEmailStartPerAddressDay(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	// Start at 01:00 of a day, so the bursts below stay inside one day's window.
+	now := e.Clock.Now()
+	e.Clock.Advance(now.Truncate(24*time.Hour).Add(25*time.Hour).Sub(now))
+	for hour := range 4 {
+		for i := range 3 {
+			if hour == 3 && i == 1 {
+				assertProblem(t, startEmail(e, t, "daily@example.com"), http.StatusTooManyRequests, "rate_limited")
+				e.Clock.Advance(24 * time.Hour) // the next day
+				if r := startEmail(e, t, "daily@example.com"); r.Status != http.StatusAccepted {
+					t.Fatalf("the next day: %d %s", r.Status, r.Body)
+				}
+				return
+			}
+			if r := startEmail(e, t, "daily@example.com"); r.Status != http.StatusAccepted {
+				t.Fatalf("start %d of the day: %d %s", hour*3+i+1, r.Status, r.Body)
+			}
+		}
+		e.Clock.Advance(time.Hour)
+	}
+}
