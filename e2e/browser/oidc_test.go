@@ -259,7 +259,8 @@ func TestAppSignInByEmailLink(t *testing.T) {
 }
 
 // TestAppsRemoveAccess signs in to an app by the emailed code, removes
-// the app's access on the account page, and is asked again next time.
+// the app's access on the account page, is asked again next time and
+// denies; then signs out on Sesame's own sign-out page.
 func TestAppsRemoveAccess(t *testing.T) {
 	t.Parallel() // no authenticator
 	env := newEnv(t)
@@ -297,6 +298,14 @@ func TestAppsRemoveAccess(t *testing.T) {
 	b.click("#consent-deny")
 	b.waitApp(wiki, relyingparty.CallbackPath)
 	b.waitText("#detail", "access_denied")
+
+	// Sesame's own sign-out page, no app involved: it asks, then says so.
+	b.open("/signout")
+	b.waitVisible("#step-ask")
+	b.waitText("#signout-as", email)
+	b.click("#signout-yes")
+	b.waitVisible("#step-done")
+	b.waitText("#done-heading", "You are signed out")
 }
 
 // TestAppHandOverEdges: an app asking with prompt=none never shows a page
