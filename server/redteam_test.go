@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -512,5 +513,104 @@ func TestOneEmailNormalisation(t *testing.T) {
 	}
 	if n, _ := e.App.DB.TableRows(context.Background(), "email_flows"); n != flowsBefore {
 		t.Errorf("refused addresses stored %d email flows", n-flowsBefore)
+	}
+}
+
+// loginOptions begins an email-first passkey sign-in for email and returns
+// the request options.
+func loginOptions(t *testing.T, e *testserver.Env, email string) map[string]any {
+	t.Helper()
+	c := testauthn.Begin(t, e, "/api/webauthn/login/begin", map[string]any{"email": email})
+	var o map[string]any
+	if err := json.Unmarshal(c.PublicKey, &o); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// shapeOf describes one allowCredentials entry by everything but its
+// random bytes: its members, its id length and its transports.
+func shapeOf(t *testing.T, entry any) string {
+	t.Helper()
+	m := entry.(map[string]any)
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	transports, _ := json.Marshal(m["transports"])
+	return fmt.Sprintf("keys=%v type=%v id=%dB transports=%s", keys, m["type"], len(unb64url(t, m["id"])), transports)
+}
+
+// optionKeys lists the members of request options.
+func optionKeys(o map[string]any) string {
+	var keys []string
+	for k := range o {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, ",")
+}
+
+// TestFakeAllowCredentialsLookReal is finding 4 (rule 55): the
+// allowCredentials of real accounts of every kind — a platform passkey, a
+// security key on USB and NFC with a 64-byte id, three passkeys — show no
+// count, member, id length or transport list that unknown addresses never
+// show; the fake ones are stable per address.
+func TestFakeAllowCredentialsLookReal(t *testing.T) {
+	e := testserver.New(t, testserver.Options{RateLimits: "off"})
+	real := map[string]func(access string){
+		"platform@example.com": func(access string) { testauthn.Register(t, e, testauthn.New(e.PublicURL), access) },
+		"key@example.com": func(access string) {
+			a := testauthn.New(e.PublicURL)
+			a.Options = testauthn.Options{Transports: []string{"usb", "nfc"}, Attachment: "cross-platform", IDLength: 64, CountSignatures: true}
+			testauthn.Register(t, e, a, access)
+		},
+		"three@example.com": func(access string) {
+			for range 3 {
+				testauthn.Register(t, e, testauthn.New(e.PublicURL), access)
+			}
+		},
+	}
+	for email, register := range real {
+		register(e.SignIn(t, email).Access)
+	}
+	counts, shapes, keys := map[int]bool{}, map[string]bool{}, map[string]bool{}
+	for i := range 300 {
+		email := fmt.Sprintf("nobody%d@example.com", i)
+		o := loginOptions(t, e, email)
+		list, _ := o["allowCredentials"].([]any)
+		counts[len(list)] = true
+		keys[optionKeys(o)] = true
+		for _, c := range list {
+			shapes[shapeOf(t, c)] = true
+		}
+		if i < 5 {
+			again, _ := loginOptions(t, e, strings.ToUpper(email))["allowCredentials"].([]any)
+			if fmt.Sprint(again) != fmt.Sprint(list) {
+				t.Fatalf("fake allowCredentials of %s not stable: %v then %v", email, list, again)
+			}
+		}
+	}
+	if counts[0] || len(counts) < 3 {
+		t.Errorf("unknown addresses show %v credentials; want 1 to 3", counts)
+	}
+	for email := range real {
+		o := loginOptions(t, e, email)
+		list, _ := o["allowCredentials"].([]any)
+		if !counts[len(list)] {
+			t.Errorf("%s shows %d credentials, a count no unknown address shows (%v)", email, len(list), counts)
+		}
+		if !keys[optionKeys(o)] {
+			t.Errorf("%s's options have members %s; unknown addresses' have %v", email, optionKeys(o), keys)
+		}
+		for _, c := range list {
+			if s := shapeOf(t, c); !shapes[s] {
+				t.Errorf("%s shows a credential %s, a shape no unknown address shows", email, s)
+			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("shapes unknown addresses show: %v", shapes)
 	}
 }

@@ -4,8 +4,6 @@ package webauthn
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,31 +75,4 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential
 		return signin.Proof{Method: signin.MethodPasskey}, s.refuse(ctx, c, "ceremony of another type", nil)
 	}
 	return s.finishAssertion(ctx, c, session, credential)
-}
-
-// fakeUser is the user behind an email-first login for an address without
-// an account or without a passkey: one or two credentials whose ids are
-// derived from HMAC(FakeCredentialKey, email), so they are stable across
-// calls and look like real ones (SECURITY rule 10).
-func (s *Service) fakeUser(email string) *user {
-	mac := func(parts ...string) []byte {
-		h := hmac.New(sha256.New, s.cfg.FakeCredentialKey)
-		for _, p := range parts {
-			h.Write([]byte(p))
-			h.Write([]byte{0})
-		}
-		return h.Sum(nil)
-	}
-	seed := mac("shape", email)
-	n := 1 + int(seed[0]%2)
-	creds := make([]sesame.Credential, n)
-	for i := range creds {
-		id := mac("id", email, string(rune('0'+i)))
-		if seed[1+i]%2 == 0 {
-			id = id[:16] // device-bound keys often use 16-byte ids
-		}
-		creds[i] = sesame.Credential{ID: id, Transports: []string{"hybrid", "internal"}}
-	}
-	handle := mac("handle", email)
-	return newUser(sesame.User{Email: email, WebAuthnHandle: handle}, creds)
 }

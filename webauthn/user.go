@@ -3,6 +3,7 @@ package webauthn
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"slices"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	gowebauthn "github.com/go-webauthn/webauthn/webauthn"
@@ -43,8 +44,10 @@ func toLibrary(c sesame.Credential) gowebauthn.Credential {
 	if c.BackupState {
 		flags |= protocol.FlagBackupState
 	}
+	// Sorted, as browsers report them, so that the order a client sent
+	// them in at registration does not mark the account (SECURITY rule 55).
 	transports := make([]protocol.AuthenticatorTransport, len(c.Transports))
-	for i, t := range c.Transports {
+	for i, t := range slices.Sorted(slices.Values(c.Transports)) {
 		transports[i] = protocol.AuthenticatorTransport(t)
 	}
 	return gowebauthn.Credential{

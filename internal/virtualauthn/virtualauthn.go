@@ -13,6 +13,7 @@ package virtualauthn
 
 import (
 	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -49,6 +50,9 @@ type Options struct {
 	// Attachment is reported as authenticatorAttachment; "" means
 	// "platform".
 	Attachment string
+	// IDLength, when set, is the length of new credentials' ids (32
+	// otherwise); security keys often make 64-byte ones.
+	IDLength int
 }
 
 // Credential is one key the authenticator holds.
@@ -110,6 +114,12 @@ func (a *Authenticator) Create(options []byte) ([]byte, error) {
 		}
 	}
 	cred := &Credential{Credential: newKeyCredential(a.Options.RSA), UserHandle: []byte(opts.UserID)}
+	if a.Options.IDLength > 0 {
+		cred.ID = make([]byte, a.Options.IDLength)
+		if _, err := rand.Read(cred.ID); err != nil {
+			return nil, err
+		}
+	}
 	resp, err := a.CreateWith(options, cred)
 	if err != nil {
 		return nil, err
