@@ -43,6 +43,13 @@ type Mailer interface {
 	Enqueue(d mail.Draft) bool
 }
 
+// SessionEnder ends every session of a user and tells the apps that hold
+// tokens of them (token.Sessions, with the OpenID Connect provider's
+// Back-Channel Logout).
+type SessionEnder interface {
+	EndAll(ctx context.Context, userID string) (int, error)
+}
+
 // FlowEmailChange is the purpose of the email flow that confirms a new
 // address.
 const FlowEmailChange = "email_change"
@@ -57,7 +64,14 @@ const (
 // Config configures a Service.
 type Config struct {
 	Store Store
-	Mail  Mailer
+	// Mail sends the code confirming a new address.
+	Mail Mailer
+	// Notices sends notices, within the per-user cap (SECURITY rule 57);
+	// Mail when unset.
+	Notices Mailer
+	// Sessions, when set, ends a deleted account's sessions first, so the
+	// apps holding their tokens are told before the rows go.
+	Sessions SessionEnder
 	// CodeKey is the HMAC key of emailed codes (sesame.PurposeCodeMAC).
 	CodeKey []byte
 	// PublicURL is the origin notices link to.
@@ -82,6 +96,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Notices == nil {
+		cfg.Notices = cfg.Mail
 	}
 	return &Service{cfg: cfg}
 }
@@ -137,7 +154,7 @@ func (s *Service) StartEmailChange(ctx context.Context, u sesame.User, email str
 		return "", fmt.Errorf("email change: %w", err)
 	}
 	if taken {
-		s.cfg.Mail.Enqueue(mail.Notice(email, mail.NoticeEmailTaken, mail.NoticeData{Time: now}))
+		s.cfg.Notices.Enqueue(mail.Notice(email, mail.NoticeEmailTaken, mail.NoticeData{Time: now}))
 	} else {
 		s.cfg.Mail.Enqueue(mail.EmailChangeCode(email, code, int(s.cfg.CodeTTL/time.Minute)))
 	}
@@ -196,7 +213,7 @@ func (s *Service) VerifyEmailChange(ctx context.Context, userID, flowID, code st
 	}
 	now = old
 	now.Email = f.Email
-	s.cfg.Mail.Enqueue(mail.Notice(old.Email, mail.NoticeEmailChanged, s.noticeData(c)))
+	s.cfg.Notices.Enqueue(mail.Notice(old.Email, mail.NoticeEmailChanged, s.noticeData(c)))
 	return old, now, nil
 }
 
@@ -217,9 +234,16 @@ func (s *Service) whyNotLive(ctx context.Context, id, userID string) error {
 
 // Delete deletes userID with everything that signs it in (its passkeys,
 // password, authenticator app, recovery codes, sessions and their refresh
-// tokens) and returns the user as it was, to send the last notice. Of two
+// tokens, the apps' consents and tokens) and returns the user as it was, to send the last notice. Of two
 // concurrent deletes one succeeds; the other answers ErrGone.
 func (s *Service) Delete(ctx context.Context, userID string, c sesame.Client) (sesame.User, error) {
+	if s.cfg.Sessions != nil {
+		// Ended first, while the apps' grants still name the sessions:
+		// each app holding tokens gets its Back-Channel Logout token.
+		if _, err := s.cfg.Sessions.EndAll(ctx, userID); err != nil {
+			return sesame.User{}, fmt.Errorf("delete account: %w", err)
+		}
+	}
 	u, err := s.cfg.Store.DeleteUser(ctx, userID)
 	if errors.Is(err, sesame.ErrNotFound) {
 		return u, ErrGone
@@ -228,7 +252,7 @@ func (s *Service) Delete(ctx context.Context, userID string, c sesame.Client) (s
 	}
 	d := s.noticeData(c)
 	d.AccountURL = "" // there is no account left to review
-	s.cfg.Mail.Enqueue(mail.Notice(u.Email, mail.NoticeAccountDeleted, d))
+	s.cfg.Notices.Enqueue(mail.Notice(u.Email, mail.NoticeAccountDeleted, d))
 	return u, nil
 }
 

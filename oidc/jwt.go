@@ -80,6 +80,9 @@ func userClaims(scopes []string, u sesame.User) map[string]any {
 		// Every address in Sesame was proved by a sign-in through it.
 		out["email"], out["email_verified"] = u.Email, true
 	}
+	if slices.Contains(scopes, ScopeProfile) && u.Name != "" {
+		out["name"] = u.Name // the display name the user set (PATCH /api/me)
+	}
 	return out
 }
 

@@ -257,9 +257,6 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	a.Account = account.New(account.Config{
-		Store: a.DB, Mail: a.queue, CodeKey: secret.Key(sesame.PurposeCodeMAC), PublicURL: cfg.PublicURL, Now: opts.Now,
-	})
 	observe := oidc.Observer(func(string, string) {}) // the server, which owns the metrics, comes next
 	a.OIDC = oidc.New(oidc.Config{
 		Issuer:  cfg.PublicURL,
@@ -272,6 +269,10 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		Now:     opts.Now,
 	})
 	sessions := token.NewSessions(token.SessionsConfig{Store: a.DB, Now: opts.Now, Ended: a.OIDC})
+	a.Account = account.New(account.Config{
+		Store: a.DB, Mail: a.queue, Notices: notices, Sessions: sessions,
+		CodeKey: secret.Key(sesame.PurposeCodeMAC), PublicURL: cfg.PublicURL, Now: opts.Now,
+	})
 	a.Server, err = server.New(server.Config{
 		PublicURL: cfg.PublicURL,
 		Logger:    log,
