@@ -388,3 +388,39 @@ func TestAppStepUpAndReauth(t *testing.T) {
 	b.waitApp(admin, "/")
 	b.waitText("#signed-in", email)
 }
+
+// TestAppSignInWithRecoveryCode: a person who lost passkey and mailbox
+// signs in to an app with a recovery code; the page offers a passkey and
+// the way on to the app, not only to the account page.
+func TestAppSignInWithRecoveryCode(t *testing.T) {
+	t.Parallel() // no authenticator
+	env := newEnv(t)
+	b := openTab(t, env, "ola", tabOptions{})
+	const email = "ola@example.com"
+	app := startApp(t, env, "Grafana", appOptions{})
+
+	b.signUp(email, false)
+	b.click("#codes-make")
+	b.waitVisible("#codes-new")
+	code := eval[string](b, `document.querySelector("#codes-list li").textContent`)
+	b.click("#codes-done")
+	b.click("#sign-out")
+	b.waitPage("/signin")
+
+	b.visit(app.url)
+	b.click("#sign-in")
+	b.waitText("#signin-heading", "Sign in to Grafana with Sesame")
+	b.click("#use-recovery")
+	b.waitVisible("#step-recovery")
+	b.typeInto("#recovery-email", email)
+	b.typeInto("#recovery-code", code)
+	b.click("#recovery-submit")
+	b.waitVisible("#step-recovered")
+	b.waitText("#recovered-app", "Continue to Grafana")
+	b.shot("recovered")
+	b.click("#recovered-app")
+	b.waitVisible("#step-consent")
+	b.click("#consent-allow")
+	b.waitApp(app, "/")
+	b.waitText("#signed-in", email)
+}

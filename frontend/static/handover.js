@@ -113,6 +113,13 @@ function forget() {
 // link's page continues it.
 export function pendingForLink() { return stored(); }
 
+// showContinue labels button "Continue to <app>" and shows it, for a
+// step that would otherwise leave for the account page.
+export function showContinue(button) {
+  render(button, "handover.continue", { app: appName() });
+  button.hidden = false;
+}
+
 // resumeURL is where a pending sign-in continues.
 export function resumeURL(p) { return "/signin?request=" + encodeURIComponent(p.id); }
 

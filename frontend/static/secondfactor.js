@@ -11,6 +11,7 @@ import { $, busy, say, fail, clearMessages, showStep } from "/static/ui.js";
 import { fieldError, clearField, watch } from "/static/messages.js";
 import * as passkeys from "/static/webauthn.js";
 import { leave } from "/static/notes.js";
+import * as handover from "/static/handover.js";
 
 let mfaToken = () => null;
 let done = () => {};
@@ -140,6 +141,8 @@ async function recovered() {
     render($("recovered-left"), "recovered.left", { n: me.recovery_codes_left });
   } catch { /* the count is a courtesy */ }
   $("recovered-add").hidden = !passkeys.supported();
+  // Signing in to an app: the person may go on to it; new codes can wait.
+  if (handover.active()) handover.showContinue($("recovered-app"));
   showStep("step-recovered");
 }
 
@@ -151,9 +154,12 @@ $("recovered-add").addEventListener("click", () => busy($("recovered-add"), asyn
     fail(e);
     return;
   }
+  if (handover.active()) { say("offer.added"); await handover.signedIn(); return; }
   leave("recovered.added");
   location.assign("/account");
 }, "common.waitingPasskey"));
+
+$("recovered-app").addEventListener("click", () => busy($("recovered-app"), () => handover.signedIn()));
 
 $("recovered-account").addEventListener("click", () => {
   leave("signin.signedIn");
