@@ -50,6 +50,11 @@ var (
 	WebAuthnFinishPerIP = Rule{"webauthn-finish-ip", 60, time.Minute}
 	MFASendPerIP        = Rule{"mfa-send-ip", 60, time.Hour}
 	SessionPerIP        = Rule{"session-ip", 300, time.Minute}
+	// OAuthPerIP covers the OpenID Connect endpoints that write without a
+	// signed-in user: token, revoke, and the pages' deny and sign-out
+	// calls. Generous: an app's backend calls the token endpoint for all
+	// its users from one address.
+	OAuthPerIP = Rule{"oauth-ip", 600, time.Minute}
 
 	// PasswordBeginPerAddress caps the password logins open for one
 	// address: a login lives 60 s, so at most twice this many are open at

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/sesame-auth/sesame/limit"
 	"github.com/sesame-auth/sesame/oidc"
 )
 
@@ -26,12 +27,12 @@ func (s *Server) oidcRoutes() {
 	}
 	app := s.app
 	app.Get("/oauth2/authorize", s.oauthAuthorize)
-	app.Post("/oauth2/token", s.cors, s.oauthToken)
+	app.Post("/oauth2/token", s.cors, s.limitIP(limit.OAuthPerIP), s.oauthToken)
 	app.Options("/oauth2/token", s.cors, s.preflight)
 	app.Get("/oauth2/userinfo", s.cors, s.oauthUserInfo)
 	app.Post("/oauth2/userinfo", s.cors, s.oauthUserInfo)
 	app.Options("/oauth2/userinfo", s.cors, s.preflight)
-	app.Post("/oauth2/revoke", s.cors, s.oauthRevoke)
+	app.Post("/oauth2/revoke", s.cors, s.limitIP(limit.OAuthPerIP), s.oauthRevoke)
 	app.Options("/oauth2/revoke", s.cors, s.preflight)
 	app.Post("/oauth2/introspect", s.oauthIntrospect)
 	app.Get("/oauth2/end_session", s.oauthEndSession)
@@ -39,9 +40,9 @@ func (s *Server) oidcRoutes() {
 	api := app.Group("/api")
 	api.Get("/oauth2/requests/:id", s.oauthRequest)
 	api.Post("/oauth2/requests/:id/accept", s.requireAuth, s.requireLiveSession, s.oauthAccept)
-	api.Post("/oauth2/requests/:id/deny", s.oauthDeny)
+	api.Post("/oauth2/requests/:id/deny", s.limitIP(limit.OAuthPerIP), s.oauthDeny)
 	api.Get("/oauth2/logout/:id", s.oauthLogout)
-	api.Post("/oauth2/logout/:id/complete", s.oauthLogoutComplete)
+	api.Post("/oauth2/logout/:id/complete", s.limitIP(limit.OAuthPerIP), s.oauthLogoutComplete)
 	api.Get("/me/apps", s.requireAuth, s.myApps)
 	api.Delete("/me/apps/:client_id", s.requireAuth, s.requireLiveSession, s.withdrawApp)
 }

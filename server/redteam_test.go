@@ -614,3 +614,30 @@ func TestFakeAllowCredentialsLookReal(t *testing.T) {
 		t.Logf("shapes unknown addresses show: %v", shapes)
 	}
 }
+
+// TestOAuthEndpointsLimitedPerIP is finding 3 for the OpenID Connect
+// endpoints that write without a signed-in user (rule 54): token, revoke,
+// and the pages' deny and sign-out calls.
+func TestOAuthEndpointsLimitedPerIP(t *testing.T) {
+	e := testserver.New(t, testserver.Options{TrustProxy: true})
+	ip := testserver.H("X-Forwarded-For", "203.0.113.9")
+	form := testserver.H("Content-Type", "application/x-www-form-urlencoded")
+	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/api/oauth2/requests/x/deny", "/api/oauth2/logout/x/complete"} {
+		limited := false
+		for i := 0; i < 700 && !limited; i++ {
+			var r testserver.Response
+			if strings.HasPrefix(path, "/oauth2/") {
+				r = e.Do(t, "POST", path, "grant_type=authorization_code&code=x&client_id=nobody&token=x", ip, form)
+			} else {
+				r = e.Do(t, "POST", path, map[string]string{}, ip)
+			}
+			if r.Status >= 500 {
+				t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+			}
+			limited = r.Status == http.StatusTooManyRequests
+		}
+		if !limited {
+			t.Errorf("%s: 700 requests from one IP within a minute, none limited", path)
+		}
+	}
+}

@@ -247,7 +247,7 @@ func TestEmailStartPerAddressDay(t *testing.T) {
 	e := testserver.New(t, testserver.Options{})
 	// Start at 01:00 of a day, so the bursts below stay inside one day's window.
 	now := e.Clock.Now()
-	e.Clock.Advance(now.Truncate(24*time.Hour).Add(25*time.Hour).Sub(now))
+	e.Clock.Advance(now.Truncate(24 * time.Hour).Add(25 * time.Hour).Sub(now))
 	for hour := range 4 {
 		for i := range 3 {
 			if hour == 3 && i == 1 {
