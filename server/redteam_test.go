@@ -151,6 +151,8 @@ func TestFinishFloodIsBounded(t *testing.T) {
 			t.Fatalf("an audit row stores a %d-byte user agent; want at most 256", len(ev.UserAgent))
 		}
 	}
+	t.Logf("%d requests from one IP: %d limited, %d audit rows, log grew %d bytes", 2*rounds,
+		limited["/api/webauthn/login/finish"]+limited["/api/password/login/finish"], rows, len(e.Logs())-logBefore)
 	if grown := len(e.Logs()) - logBefore; grown/(2*rounds) > 1024 {
 		t.Errorf("the log grew by %d bytes over %d requests (%d per request); want under 1 KiB each", grown, 2*rounds, grown/(2*rounds))
 	}
@@ -639,5 +641,26 @@ func TestOAuthEndpointsLimitedPerIP(t *testing.T) {
 		if !limited {
 			t.Errorf("%s: 700 requests from one IP within a minute, none limited", path)
 		}
+	}
+}
+
+// TestEmailStartCeilingPerAddress: under the per-(address, IP) limits a
+// per-address ceiling still holds, the bound on guessing one address's
+// codes (rule 56): 30 codes an hour from all IPs together.
+func TestEmailStartCeilingPerAddress(t *testing.T) {
+	e := testserver.New(t, testserver.Options{TrustProxy: true})
+	now := e.Clock.Now()
+	e.Clock.Advance(now.Truncate(time.Hour).Add(time.Hour + time.Minute).Sub(now))
+	for ip := 1; ip <= 10; ip++ {
+		for i := range 3 {
+			if r := startEmail(e, t, "alice@example.com", testserver.H("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", ip))); r.Status != http.StatusAccepted {
+				t.Fatalf("IP %d, start %d: %d %s; want 202", ip, i+1, r.Status, r.Body)
+			}
+		}
+	}
+	r := startEmail(e, t, "alice@example.com", testserver.H("X-Forwarded-For", "198.51.100.11"))
+	assertProblem(t, r, http.StatusTooManyRequests, "rate_limited")
+	if r := startEmail(e, t, "bob@example.com", testserver.H("X-Forwarded-For", "198.51.100.11")); r.Status != http.StatusAccepted {
+		t.Fatalf("another address from the same IP: %d; want 202", r.Status)
 	}
 }
