@@ -123,3 +123,35 @@ func TestAccountLifecycle(t *testing.T) {
 		t.Fatal("the account is still there")
 	}
 }
+
+// TestAccountLifecycleJapanese: the recovery-code sign-in and the account
+// page's new panels speak Japanese, and a recovery code works from there.
+func TestAccountLifecycleJapanese(t *testing.T) {
+	t.Parallel() // no authenticator: runs beside the other such tests
+	env := newEnv(t)
+	b := openTab(t, env, "kaito", tabOptions{Language: "ja-JP,ja;q=0.9"})
+	const email = "kaito@example.com"
+
+	b.signUp(email, false)
+	b.waitText("#totp-heading", "認証アプリ")
+	b.waitText("#codes-state", "リカバリーコードはありません。")
+	b.click("#codes-make")
+	b.waitVisible("#codes-new")
+	b.waitText("#codes-new", "安全な場所に保存")
+	code := eval[string](b, `document.querySelector("#codes-list li").textContent`)
+	b.click("#codes-done")
+	b.waitText("#delete-heading", "アカウントを削除")
+	b.shot("account-ja")
+
+	b.click("#sign-out")
+	b.waitPage("/signin")
+	b.waitText("#use-recovery", "リカバリーコードを使う")
+	b.click("#use-recovery")
+	b.waitText("#recovery-heading", "リカバリーコードでサインイン")
+	b.typeInto("#recovery-email", email)
+	b.typeInto("#recovery-code", code)
+	b.click("#recovery-submit")
+	b.waitText("#recovered-heading", "今すぐパスキーを追加しましょう")
+	b.waitText("#recovered-left", "残りのリカバリーコード: 9")
+	b.shot("recovered-ja")
+}
