@@ -218,13 +218,18 @@ func (db *DB) RevokeEndedSessionGrants(ctx context.Context, userID string, now t
 	if err != nil {
 		return nil, fmt.Errorf("revoke ended session grants: %w", db.wrap(err))
 	}
+	return db.scanSessionGrants(rows)
+}
+
+// scanSessionGrants reads revoked grants, keeping the redeemed ones.
+func (db *DB) scanSessionGrants(rows *sql.Rows) ([]sesame.OAuthSessionGrant, error) {
 	defer rows.Close()
 	var out []sesame.OAuthSessionGrant
 	for rows.Next() {
 		var g sesame.OAuthSessionGrant
 		var redeemed sql.NullInt64
 		if err := rows.Scan(&g.GrantID, &g.ClientID, &g.UserID, &g.SessionID, &redeemed); err != nil {
-			return nil, fmt.Errorf("revoke ended session grants: %w", err)
+			return nil, fmt.Errorf("revoked grants: %w", err)
 		}
 		if redeemed.Valid {
 			out = append(out, g)

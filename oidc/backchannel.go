@@ -31,6 +31,11 @@ func (p *Provider) SessionsEnded(ctx context.Context, userID string) {
 		p.cfg.Logger.Error("revoke client grants of ended sessions", "user", userID, "err", err)
 		return
 	}
+	p.logoutApps(ctx, grants)
+}
+
+// logoutApps queues a logout token for each app and session among grants.
+func (p *Provider) logoutApps(ctx context.Context, grants []sesame.OAuthSessionGrant) {
 	seen := map[string]bool{}
 	for _, g := range grants {
 		key := g.ClientID + " " + g.SessionID

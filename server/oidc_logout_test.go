@@ -226,3 +226,59 @@ func sessionID(t *testing.T, access string) string {
 	}
 	return c.Sid
 }
+
+// TestOIDCAccountDeletedLogsOutApps: deleting the account (DELETE
+// /api/me) revokes every app token of it and sends each app holding one a
+// logout token (rule 50: tokens die with the account).
+func TestOIDCAccountDeletedLogsOutApps(t *testing.T) {
+	e := testserver.New(t, listening)
+	_, a := testauthn.SignUp(t, e, "mo@example.com")
+	s := testauthn.SignIn(t, e, a, "")
+	bc := newBackchannelRP(t, 0)
+	rp := newRP(t, e, oidc.NewClient{Trusted: true, BackchannelLogoutURI: bc.srv.URL})
+	f, code := codeFor(t, rp, s.Access, nil, oauth2.SetAuthURLParam("scope", "openid offline_access"))
+	tok := rp.exchange(t, f, code)
+	if r := e.Do(t, "DELETE", "/api/me", nil, testserver.Bearer(s.Access), testserver.H("Origin", e.PublicURL)); r.Status != http.StatusNoContent {
+		t.Fatalf("delete account = %d %s", r.Status, r.Body)
+	}
+	if c := bc.receive(t, rp); c.Sub != s.UserID {
+		t.Fatalf("logout token sub %q; want %q", c.Sub, s.UserID)
+	}
+	st, m := tokenPost(t, rp, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	assertOAuthError(t, st, m, 400, "invalid_grant")
+}
+
+// TestOIDCProfileName: with scope profile, the display name the person
+// set is the ID token's and userinfo's name; without it, neither says it.
+func TestOIDCProfileName(t *testing.T) {
+	e := testserver.New(t, listening)
+	_, a := testauthn.SignUp(t, e, "nia@example.com")
+	s := testauthn.SignIn(t, e, a, "")
+	if r := e.Do(t, "PATCH", "/api/me", map[string]string{"name": "Nia Okafor"}, testserver.Bearer(s.Access)); r.Status != http.StatusOK {
+		t.Fatalf("rename = %d %s", r.Status, r.Body)
+	}
+	rp := newRP(t, e, oidc.NewClient{Trusted: true})
+	for _, scope := range []string{"openid email profile", "openid email"} {
+		f, code := codeFor(t, rp, s.Access, nil, oauth2.SetAuthURLParam("scope", scope))
+		tok := rp.exchange(t, f, code)
+		var claims struct {
+			Name string `json:"name"`
+		}
+		_ = tok.idToken.Claims(&claims)
+		ui, err := rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok.Token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var uiClaims struct {
+			Name string `json:"name"`
+		}
+		_ = ui.Claims(&uiClaims)
+		want := ""
+		if strings.Contains(scope, "profile") {
+			want = "Nia Okafor"
+		}
+		if claims.Name != want || uiClaims.Name != want {
+			t.Errorf("scope %q: name %q in the ID token, %q in userinfo; want %q", scope, claims.Name, uiClaims.Name, want)
+		}
+	}
+}

@@ -72,7 +72,7 @@ func (s *Server) openIDConfiguration(c *fiber.Ctx) error {
 			"claims_parameter_supported":                     false,
 			"prompt_values_supported":                        []string{"none", "login", "consent", "select_account"},
 			"claims_supported": []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "amr", "acr",
-				"sid", "at_hash", "email", "email_verified"},
+				"sid", "at_hash", "email", "email_verified", "name"},
 		}
 		for k, v := range provider {
 			doc[k] = v
