@@ -268,9 +268,6 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		Logger:  log,
 		Now:     opts.Now,
 	})
-	a.Account = account.New(account.Config{
-		Store: a.DB, Mail: a.queue, CodeKey: secret.Key(sesame.PurposeCodeMAC), PublicURL: cfg.PublicURL, Now: opts.Now,
-	})
 	sessions := token.NewSessions(token.SessionsConfig{Store: a.DB, Now: opts.Now, Ended: a.OIDC})
 	a.Account = account.New(account.Config{
 		Store: a.DB, Mail: a.queue, Notices: notices, Sessions: sessions,
