@@ -43,6 +43,9 @@ type tab struct {
 	name string
 	ctx  context.Context
 	auth webauthn.AuthenticatorID
+	// synced makes the authenticator's passkeys backup-eligible and
+	// backed up, as a phone's synced passkeys are (amr swk, not hwk).
+	synced bool
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
@@ -54,6 +57,8 @@ type tabOptions struct {
 	// Authenticator adds a virtual platform authenticator (WebAuthn UI
 	// off: conditional requests settle at once).
 	Authenticator bool
+	// Synced makes that authenticator's passkeys synced ones.
+	Synced bool
 }
 
 var shotCount sync.Map // *testing.T → *int
@@ -75,7 +80,7 @@ func (b *tab) sibling(name string, opts tabOptions) *tab {
 
 func setUpTab(t *testing.T, env *testserver.Env, name string, ctx context.Context, cancel context.CancelFunc, opts tabOptions) *tab {
 	t.Helper()
-	b := &tab{t: t, env: env, name: name, ctx: ctx}
+	b := &tab{t: t, env: env, name: name, ctx: ctx, synced: opts.Synced}
 	t.Cleanup(func() {
 		cancel()
 		b.checkConsole()
@@ -358,6 +363,8 @@ func (b *tab) addAuthenticator(ui bool) {
 				IsUserVerified:              true,
 				AutomaticPresenceSimulation: true, // no omitempty: false would be sent
 				HasCmtgKey:                  true, // else addCredential fails on Chromium 156
+				DefaultBackupEligibility:    b.synced,
+				DefaultBackupState:          b.synced,
 			},
 		})
 		b.auth = res.AuthenticatorID

@@ -424,3 +424,28 @@ func TestAppSignInWithRecoveryCode(t *testing.T) {
 	b.waitApp(app, "/")
 	b.waitText("#signed-in", email)
 }
+
+// TestAppStepUpDeviceBound: an app that accepts only a device-bound
+// passkey (acr_values=phrh) is not satisfied by a synced one; the page
+// says why in plain words, and Cancel answers the app access_denied.
+func TestAppStepUpDeviceBound(t *testing.T) {
+	env := newEnv(t)
+	b := openTab(t, env, "pia", tabOptions{Authenticator: true, Synced: true})
+	const email = "pia@example.com"
+	vault := startApp(t, env, "Vault", appOptions{authParams: map[string]string{"acr_values": "phrh"}})
+
+	b.signUp(email, true)
+	b.addPasskeyFromOffer(email)
+	b.waitText("#passkeys", "Synced")
+
+	b.visit(vault.url)
+	b.click("#sign-in")
+	b.waitVisible("#step-stepup")
+	b.waitText("#stepup-text", "not one synced to your other devices")
+	b.click("#stepup-passkey")
+	b.waitText("#error", "That passkey is synced to other devices")
+	b.shot("stepup-phrh-refused")
+	b.click("#stepup-cancel")
+	b.waitApp(vault, relyingparty.CallbackPath)
+	b.waitText("#detail", "access_denied")
+}
