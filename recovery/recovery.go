@@ -170,6 +170,16 @@ func (s *Service) mac(userID, code string) []byte {
 
 var errFormat = sesame.Errorf(sesame.EBadRequest, "A recovery code is ten letters and digits, like 4kq7m-x2c9p.")
 
+// CheckFormat answers bad_request unless code reads as a recovery code
+// (Parse): a caller that counts guesses checks it first, so a typo costs
+// no attempt.
+func CheckFormat(code string) error {
+	if _, ok := Parse(code); !ok {
+		return errFormat
+	}
+	return nil
+}
+
 // Alphabet is Crockford's base32 in lower case: digits and letters
 // without i, l, o and u, so no two characters look alike.
 const Alphabet = "0123456789abcdefghjkmnpqrstvwxyz"

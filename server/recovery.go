@@ -8,6 +8,7 @@ import (
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/audit"
 	"github.com/sesame-auth/sesame/mail"
+	"github.com/sesame-auth/sesame/recovery"
 	"github.com/sesame-auth/sesame/signin"
 )
 
@@ -36,6 +37,9 @@ func (s *Server) mfaRecovery(c *fiber.Ctx) error {
 	p, err := s.pendingMFA(c, req.MFAToken)
 	if err != nil {
 		return err
+	}
+	if err := recovery.CheckFormat(req.Code); err != nil {
+		return err // a typo costs no attempt
 	}
 	proof, err := s.cfg.Password.CompleteWith(c.UserContext(), p, signin.MethodPasswordRecovery, func(ctx context.Context, u sesame.User) error {
 		return s.cfg.Recovery.Use(ctx, u.ID, req.Code)

@@ -200,6 +200,8 @@ func TestRecoveryCodeAsSecondFactor(t *testing.T) {
 		if methods := body["mfa_methods"].([]any); len(methods) != 2 || methods[1] != "recovery_code" {
 			t.Fatalf("mfa_methods = %v; want [email_otp recovery_code]", methods)
 		}
+		// A malformed code is refused before it counts as a guess.
+		assertProblem(t, e.Do(t, "POST", "/api/mfa/recovery", map[string]string{"mfa_token": mfaToken, "code": "aaaaa-bbbbu"}), http.StatusBadRequest, "bad_request")
 		p := assertProblem(t, e.Do(t, "POST", "/api/mfa/recovery", map[string]string{"mfa_token": mfaToken, "code": "aaaaa-bbbbb"}), http.StatusBadRequest, "invalid_code")
 		if p["attempts_left"] != float64(4) {
 			t.Errorf("attempts_left = %v; want 4", p["attempts_left"])

@@ -10,6 +10,7 @@ import (
 	"github.com/sesame-auth/sesame/audit"
 	"github.com/sesame-auth/sesame/mail"
 	"github.com/sesame-auth/sesame/signin"
+	"github.com/sesame-auth/sesame/totp"
 )
 
 // totpBegin starts setting up an authenticator app: the secret as text and
@@ -89,6 +90,9 @@ func (s *Server) mfaTOTP(c *fiber.Ctx) error {
 	p, err := s.pendingMFA(c, req.MFAToken)
 	if err != nil {
 		return err
+	}
+	if err := totp.CheckFormat(req.Code); err != nil {
+		return err // a typo costs no attempt
 	}
 	proof, err := s.cfg.Password.CompleteWith(c.UserContext(), p, signin.MethodPasswordTOTP, func(ctx context.Context, u sesame.User) error {
 		return s.cfg.TOTP.Verify(ctx, u.ID, req.Code)

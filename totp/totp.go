@@ -265,6 +265,15 @@ func (s *Service) open(userID string, sealed []byte) (string, error) {
 	return string(secret), nil
 }
 
+// CheckFormat answers bad_request unless code is six digits: a caller
+// that counts guesses checks it first, so a typo costs no attempt.
+func CheckFormat(code string) error {
+	if !validFormat(code) {
+		return errFormat
+	}
+	return nil
+}
+
 func validFormat(code string) bool {
 	if len(code) != 6 {
 		return false
