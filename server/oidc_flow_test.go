@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 
 	"github.com/sesame-auth/sesame/internal/testauthn"
 	"github.com/sesame-auth/sesame/internal/testserver"
@@ -76,3 +78,34 @@ func TestOIDCCodeFlow(t *testing.T) {
 }
 
 var _ = gooidc.ScopeOpenID
+
+// TestOIDCAuditAndMetrics: authorize, consent, code redemption, refresh,
+// withdrawal and back-channel delivery are counted in /metrics, and those
+// of a person are in their activity.
+func TestOIDCAuditAndMetrics(t *testing.T) {
+	e := testserver.New(t, listening)
+	_, a := testauthn.SignUp(t, e, "pat@example.com")
+	s := testauthn.SignIn(t, e, a, "")
+	rp := newRP(t, e, oidc.NewClient{})
+	f := rp.authorize(t, nil, oauth2.SetAuthURLParam("scope", "openid offline_access"))
+	q := rp.acceptOK(t, f, s.Access)
+	tok := rp.exchange(t, f, q.Get("code"))
+	if _, err := rp.cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if r := e.Do(t, "DELETE", "/api/me/apps/"+rp.client.ID, nil, testserver.Bearer(s.Access)); r.Status != http.StatusNoContent {
+		t.Fatalf("withdraw = %d", r.Status)
+	}
+	metrics := string(e.Do(t, "GET", "/metrics", nil).Body)
+	for _, ev := range []string{oidc.EventAuthorize, oidc.EventConsentGiven, oidc.EventCodeRedeemed, oidc.EventTokenRefreshed, oidc.EventConsentWithdrawn} {
+		if !strings.Contains(metrics, `sesame_oidc_events_total{event="`+ev+`",result="success"} `) {
+			t.Errorf("/metrics lacks %s", ev)
+		}
+	}
+	activity := string(e.Do(t, "GET", "/api/me/activity", nil, testserver.Bearer(s.Access)).Body)
+	for _, ev := range []string{oidc.EventConsentGiven, oidc.EventCodeRedeemed, oidc.EventConsentWithdrawn} {
+		if !strings.Contains(activity, `"`+ev+`"`) {
+			t.Errorf("activity lacks %s: %s", ev, activity)
+		}
+	}
+}
