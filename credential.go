@@ -50,6 +50,8 @@ const (
 	CeremonyRegistration = "registration"
 	CeremonyLogin        = "login"
 	CeremonyMFA          = "mfa"
+	// CeremonyApproval is a passkey assertion approving one CIBA request.
+	CeremonyApproval = "approval"
 )
 
 // Ceremony is the server side of one WebAuthn ceremony between its begin

@@ -19,7 +19,10 @@ type OAuthClient struct {
 	// confidential client whose software cannot send a challenge.
 	RequirePKCE bool
 	IDTokenAlg  string // "RS256" or "ES256"
-	CreatedAt   time.Time
+	// CIBA lets a confidential client ask for approvals (OpenID CIBA,
+	// poll mode; API.md "Approvals").
+	CIBA      bool
+	CreatedAt time.Time
 }
 
 // OAuthRequest is a validated authorization request waiting for the
@@ -106,3 +109,34 @@ type OAuthSessionGrant struct {
 // already spent comes back: the grant its first redemption produced has
 // been revoked (RFC 6749 §4.1.2).
 var ErrOAuthCodeReplayed = &Error{Code: EUsed, Message: "The code was already used."}
+
+// CIBA request states.
+const (
+	CIBAPending  = "pending"
+	CIBAApproved = "approved"
+	CIBADenied   = "denied"
+)
+
+// CIBARequest is one backchannel authentication request: an app asking a
+// person to approve one exact message. Only SHA-256 of its auth_req_id is
+// kept (Hash); ID is the public name the person's approval calls use.
+type CIBARequest struct {
+	ID       string
+	Hash     []byte
+	ClientID string
+	// ClientName is filled by the reads that join the client.
+	ClientName string
+	// UserID is empty when the login_hint named nobody.
+	UserID         string
+	Scopes         []string
+	BindingMessage string
+	ACRValues      []string
+	Status         string
+	// AMR is how the person approved.
+	AMR          []string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	DecidedAt    *time.Time
+	LastPolledAt *time.Time
+	RedeemedAt   *time.Time
+}

@@ -102,6 +102,7 @@ func (db *DB) SweepExpired(ctx context.Context, now time.Time) (swept bool, rows
 			func() (int64, error) { return db.SweepMail(ctx, now, SpentKeep) },
 			func() (int64, error) { return db.SweepAccountRows(ctx, now, ShortKeep) },
 			func() (int64, error) { return db.SweepOAuth(ctx, now, ShortKeep) },
+			func() (int64, error) { return db.SweepCIBARequests(ctx, now.Add(-ShortKeep)) },
 		} {
 			n, err := sweep()
 			rows += n

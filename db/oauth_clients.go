@@ -8,19 +8,19 @@ import (
 	"github.com/sesame-auth/sesame"
 )
 
-const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, public, trusted, require_pkce, id_token_alg, created_at`
+const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, public, trusted, require_pkce, id_token_alg, created_at, ciba`
 
 func scanClient(row interface{ Scan(...any) error }) (sesame.OAuthClient, error) {
 	var c sesame.OAuthClient
 	var redirects, logouts string
-	var public, trusted, pkce int
+	var public, trusted, pkce, ciba int
 	var created int64
 	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &c.BackchannelLogoutURI,
-		&public, &trusted, &pkce, &c.IDTokenAlg, &created); err != nil {
+		&public, &trusted, &pkce, &c.IDTokenAlg, &created, &ciba); err != nil {
 		return sesame.OAuthClient{}, err
 	}
 	c.RedirectURIs, c.PostLogoutRedirectURIs = lines(redirects), lines(logouts)
-	c.Public, c.Trusted, c.RequirePKCE, c.CreatedAt = public == 1, trusted == 1, pkce == 1, fromMS(created)
+	c.Public, c.Trusted, c.RequirePKCE, c.CreatedAt, c.CIBA = public == 1, trusted == 1, pkce == 1, fromMS(created), ciba == 1
 	return c, nil
 }
 
@@ -41,9 +41,9 @@ func flag(b bool) int {
 
 // InsertOAuthClient registers a client.
 func (db *DB) InsertOAuthClient(ctx context.Context, c sesame.OAuthClient) error {
-	if _, err := db.exec(ctx, `INSERT INTO oauth_clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := db.exec(ctx, `INSERT INTO oauth_clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.SecretHash, strings.Join(c.RedirectURIs, "\n"), strings.Join(c.PostLogoutRedirectURIs, "\n"),
-		c.BackchannelLogoutURI, flag(c.Public), flag(c.Trusted), flag(c.RequirePKCE), c.IDTokenAlg, ms(c.CreatedAt)); err != nil {
+		c.BackchannelLogoutURI, flag(c.Public), flag(c.Trusted), flag(c.RequirePKCE), c.IDTokenAlg, ms(c.CreatedAt), flag(c.CIBA)); err != nil {
 		return fmt.Errorf("insert client: %w", err)
 	}
 	return nil

@@ -29,6 +29,8 @@ type NewClient struct {
 	// checked. Public clients always need PKCE.
 	NoPKCE     bool
 	IDTokenAlg string // RS256 (default) or ES256
+	// CIBA lets a confidential client ask people for approvals.
+	CIBA bool
 }
 
 // Register validates and stores a new client and returns it with its
@@ -47,10 +49,14 @@ func (p *Provider) Register(ctx context.Context, n NewClient) (sesame.OAuthClien
 		Trusted:                n.Trusted,
 		RequirePKCE:            !n.NoPKCE,
 		IDTokenAlg:             n.IDTokenAlg,
+		CIBA:                   n.CIBA,
 		CreatedAt:              p.cfg.Now(),
 	}
 	if c.IDTokenAlg == "" {
 		c.IDTokenAlg = token.AlgRS256
+	}
+	if c.RedirectURIs == nil {
+		c.RedirectURIs = []string{}
 	}
 	if c.PostLogoutRedirectURIs == nil {
 		c.PostLogoutRedirectURIs = []string{}
@@ -58,8 +64,11 @@ func (p *Provider) Register(ctx context.Context, n NewClient) (sesame.OAuthClien
 	switch {
 	case c.Name == "" || len(c.Name) > 100:
 		return c, "", sesame.Errorf(sesame.EBadRequest, "A client needs a name of 1 to 100 characters.")
-	case len(c.RedirectURIs) == 0:
+	case len(c.RedirectURIs) == 0 && !c.CIBA:
+		// A client only asking for approvals never redirects anyone.
 		return c, "", sesame.Errorf(sesame.EBadRequest, "A client needs at least one --redirect-uri.")
+	case c.Public && n.CIBA:
+		return c, "", sesame.Errorf(sesame.EBadRequest, "Approvals (--ciba) are for confidential clients only.")
 	case c.Public && n.NoPKCE:
 		return c, "", sesame.Errorf(sesame.EBadRequest, "A public client always needs PKCE.")
 	case c.IDTokenAlg != token.AlgRS256 && c.IDTokenAlg != token.AlgES256:

@@ -45,9 +45,10 @@ func (p *Provider) accessToken(ctx context.Context, g sesame.OAuthGrant, now tim
 	})
 }
 
-// idToken signs an ID token for grant g (SECURITY rule 46). nonce is sent
-// only in the answer to the code exchange.
-func (p *Provider) idToken(ctx context.Context, c sesame.OAuthClient, g sesame.OAuthGrant, u sesame.User, accessToken string, withNonce bool, now time.Time) (string, error) {
+// idToken signs an ID token for grant g (SECURITY rule 46) with the extra
+// claims of its grant type. nonce is sent only in the answer to the code
+// exchange; sid only when a Sesame session stands behind the grant.
+func (p *Provider) idToken(ctx context.Context, c sesame.OAuthClient, g sesame.OAuthGrant, u sesame.User, accessToken string, withNonce bool, now time.Time, extra map[string]any) (string, error) {
 	now = now.Truncate(time.Second)
 	claims := jwt.MapClaims{
 		"iss":       p.cfg.Issuer,
@@ -60,6 +61,12 @@ func (p *Provider) idToken(ctx context.Context, c sesame.OAuthClient, g sesame.O
 		"amr":       g.AMR,
 		"sid":       g.SessionID,
 		"at_hash":   halfHash(accessToken),
+	}
+	if g.SessionID == "" {
+		delete(claims, "sid")
+	}
+	for k, v := range extra {
+		claims[k] = v
 	}
 	if withNonce && g.Nonce != "" {
 		claims["nonce"] = g.Nonce

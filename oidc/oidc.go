@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/signin"
 	"github.com/sesame-auth/sesame/token"
 )
 
@@ -72,6 +73,7 @@ type Store interface {
 // Users looks up the person a token speaks for.
 type Users interface {
 	UserByID(ctx context.Context, id string) (sesame.User, error)
+	UserByEmail(ctx context.Context, email string) (sesame.User, error)
 }
 
 // Auditor records security events; audit.Log implements it.
@@ -106,6 +108,11 @@ type Config struct {
 	Users  Users
 	Keys   *token.Keys
 	Audit  Auditor
+	// CIBA keeps approval requests; Passkeys runs their assertions, whose
+	// spends (the ceremony, the credential's counter) SignIns commits.
+	CIBA     CIBAStore
+	Passkeys Passkeys
+	SignIns  signin.Store
 	// Observe, when set, counts events for metrics.
 	Observe Observer
 	Logger  *slog.Logger

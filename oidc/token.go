@@ -17,7 +17,7 @@ import (
 
 // tokenParams may each appear at most once in a token request.
 var tokenParams = []string{"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope",
-	"client_id", "client_secret", "token", "token_type_hint"}
+	"client_id", "client_secret", "token", "token_type_hint", "auth_req_id"}
 
 // pkceVerifier is a code_verifier (RFC 7636 §4.1).
 var pkceVerifier = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
@@ -75,10 +75,12 @@ func (p *Provider) Token(ctx context.Context, form url.Values, auth ClientAuth) 
 		return p.exchangeCode(ctx, c, form)
 	case "refresh_token":
 		return p.refresh(ctx, c, form)
+	case GrantCIBA:
+		return p.redeemCIBA(ctx, c, form)
 	case "":
 		return TokenResponse{}, invalidRequest("grant_type is required.")
 	}
-	return TokenResponse{}, &Error{Code: "unsupported_grant_type", Description: "Only authorization_code and refresh_token.", Status: 400}
+	return TokenResponse{}, &Error{Code: "unsupported_grant_type", Description: "Only authorization_code, refresh_token and " + GrantCIBA + ".", Status: 400}
 }
 
 // exchangeCode redeems an authorization code. The code is claimed by one
@@ -192,7 +194,7 @@ func (p *Provider) issue(ctx context.Context, c sesame.OAuthClient, g sesame.OAu
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	id, err := p.idToken(ctx, c, g, u, access, withNonce, now)
+	id, err := p.idToken(ctx, c, g, u, access, withNonce, now, nil)
 	if err != nil {
 		return TokenResponse{}, err
 	}

@@ -35,6 +35,7 @@ func (s *Server) oidcRoutes() {
 	app.Post("/oauth2/revoke", s.cors, s.limitIP(limit.OAuthPerIP), s.oauthRevoke)
 	app.Options("/oauth2/revoke", s.cors, s.preflight)
 	app.Post("/oauth2/introspect", s.oauthIntrospect)
+	app.Post("/oauth2/bc-authorize", s.limitIP(limit.OAuthPerIP), s.backchannelAuthorize)
 	app.Get("/oauth2/end_session", s.oauthEndSession)
 
 	api := app.Group("/api")
@@ -43,6 +44,10 @@ func (s *Server) oidcRoutes() {
 	api.Post("/oauth2/requests/:id/deny", s.limitIP(limit.OAuthPerIP), s.oauthDeny)
 	api.Get("/oauth2/logout/:id", s.oauthLogout)
 	api.Post("/oauth2/logout/:id/complete", s.limitIP(limit.OAuthPerIP), s.oauthLogoutComplete)
+	api.Get("/approvals", s.requireAuth, s.approvals)
+	api.Post("/approvals/:id/begin", s.requireAuth, s.requireLiveSession, s.approvalBegin)
+	api.Post("/approvals/:id/approve", s.requireAuth, s.requireLiveSession, s.approvalApprove)
+	api.Post("/approvals/:id/deny", s.requireAuth, s.requireLiveSession, s.approvalDeny)
 	api.Get("/me/apps", s.requireAuth, s.myApps)
 	api.Delete("/me/apps/:client_id", s.requireAuth, s.requireLiveSession, s.withdrawApp)
 }

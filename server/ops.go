@@ -55,7 +55,10 @@ func (s *Server) openIDConfiguration(c *fiber.Ctx) error {
 			"introspection_endpoint":                         base + "/oauth2/introspect",
 			"response_types_supported":                       []string{"code"},
 			"response_modes_supported":                       []string{"query"},
-			"grant_types_supported":                          []string{"authorization_code", "refresh_token"},
+			"grant_types_supported":                          []string{"authorization_code", "refresh_token", oidc.GrantCIBA},
+			"backchannel_authentication_endpoint":            base + "/oauth2/bc-authorize",
+			"backchannel_token_delivery_modes_supported":     []string{"poll"},
+			"backchannel_user_code_parameter_supported":      false,
 			"subject_types_supported":                        []string{"public"},
 			"code_challenge_methods_supported":               []string{"S256"},
 			"scopes_supported":                               oidc.SupportedScopes,
@@ -72,7 +75,7 @@ func (s *Server) openIDConfiguration(c *fiber.Ctx) error {
 			"claims_parameter_supported":                     false,
 			"prompt_values_supported":                        []string{"none", "login", "consent", "select_account"},
 			"claims_supported": []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "amr", "acr",
-				"sid", "at_hash", "email", "email_verified", "name"},
+				"sid", "at_hash", "email", "email_verified", "name", "txn", "binding_message"},
 		}
 		for k, v := range provider {
 			doc[k] = v

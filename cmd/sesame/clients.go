@@ -16,7 +16,7 @@ import (
 const clientsUsage = `usage:
   sesame clients add --name NAME --redirect-uri URI [--redirect-uri URI…]
                      [--post-logout-redirect-uri URI…] [--backchannel-logout-uri URI]
-                     [--public] [--trusted] [--no-pkce] [--id-token-alg RS256|ES256] [--json]
+                     [--public] [--trusted] [--no-pkce] [--ciba] [--id-token-alg RS256|ES256] [--json]
   sesame clients list [--json] | show ID [--json] | remove ID | rotate-secret ID [--json]`
 
 // multiFlag is a flag that may be given several times.
@@ -31,7 +31,7 @@ type clientFlags struct {
 	name, backchannel, alg string
 	redirects, postLogout  multiFlag
 	public, trusted, json  bool
-	noPKCE                 bool
+	noPKCE, ciba           bool
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
@@ -42,12 +42,13 @@ func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.public, "public", false, "clients add: a public client (no secret, PKCE, auth method none)")
 	fs.BoolVar(&f.trusted, "trusted", false, "clients add: a first-party app: no consent screen")
 	fs.BoolVar(&f.noPKCE, "no-pkce", false, "clients add: a confidential client that cannot send PKCE (Gitea); a challenge it sends is still checked")
+	fs.BoolVar(&f.ciba, "ciba", false, "clients add: a confidential client that may ask people for approvals (OpenID CIBA, poll mode)")
 	fs.StringVar(&f.alg, "id-token-alg", "RS256", "clients add: RS256 or ES256")
 }
 
 // boolFlags take no value, for splitting a command line whose flags come
 // after its arguments.
-var boolFlags = map[string]bool{"json": true, "public": true, "trusted": true, "no-pkce": true}
+var boolFlags = map[string]bool{"json": true, "public": true, "trusted": true, "no-pkce": true, "ciba": true}
 
 // flagsFirst moves flags before positional arguments, so that
 // `clients show ID --json` parses like `clients show --json ID`.
@@ -85,12 +86,13 @@ type clientJSON struct {
 	Trusted                bool     `json:"trusted"`
 	PKCERequired           bool     `json:"pkce_required"`
 	IDTokenAlg             string   `json:"id_token_alg"`
+	CIBA                   bool     `json:"ciba"`
 }
 
 func toClientJSON(c sesame.OAuthClient, secret string) clientJSON {
 	return clientJSON{ClientID: c.ID, ClientSecret: secret, Name: c.Name, RedirectURIs: c.RedirectURIs,
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI,
-		Public: c.Public, Trusted: c.Trusted, PKCERequired: c.RequirePKCE, IDTokenAlg: c.IDTokenAlg}
+		Public: c.Public, Trusted: c.Trusted, PKCERequired: c.RequirePKCE, IDTokenAlg: c.IDTokenAlg, CIBA: c.CIBA}
 }
 
 // runClients runs `sesame clients SUB`.
@@ -109,7 +111,7 @@ func runClients(ctx context.Context, a *app.App, sub string, f *clientFlags, arg
 		}
 		c, secret, err := p.Register(ctx, oidc.NewClient{
 			Name: f.name, RedirectURIs: f.redirects, PostLogoutRedirectURIs: f.postLogout,
-			BackchannelLogoutURI: f.backchannel, Public: f.public, Trusted: f.trusted, NoPKCE: f.noPKCE, IDTokenAlg: f.alg,
+			BackchannelLogoutURI: f.backchannel, Public: f.public, Trusted: f.trusted, NoPKCE: f.noPKCE, IDTokenAlg: f.alg, CIBA: f.ciba,
 		})
 		if err != nil {
 			return errors.New(sesame.ErrorMessage(err))
@@ -188,7 +190,7 @@ func printClient(w io.Writer, asJSON bool, c sesame.OAuthClient, secret string) 
 	if c.Public {
 		kind = "public (no secret; PKCE; auth method none)"
 	}
-	fmt.Fprintf(w, "Type:           %s\nTrusted:        %v\nPKCE required:  %v\nID token alg:   %s\n", kind, c.Trusted, c.RequirePKCE, c.IDTokenAlg)
+	fmt.Fprintf(w, "Type:           %s\nTrusted:        %v\nPKCE required:  %v\nID token alg:   %s\nApprovals:      %v\n", kind, c.Trusted, c.RequirePKCE, c.IDTokenAlg, c.CIBA)
 	for _, u := range c.RedirectURIs {
 		fmt.Fprintf(w, "Redirect URI:   %s\n", u)
 	}

@@ -259,14 +259,17 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	}
 	observe := oidc.Observer(func(string, string) {}) // the server, which owns the metrics, comes next
 	a.OIDC = oidc.New(oidc.Config{
-		Issuer:  cfg.PublicURL,
-		Store:   a.DB,
-		Users:   a.DB,
-		Keys:    a.Keys,
-		Audit:   auditLog,
-		Observe: func(event, result string) { observe(event, result) },
-		Logger:  log,
-		Now:     opts.Now,
+		Issuer:   cfg.PublicURL,
+		Store:    a.DB,
+		Users:    a.DB,
+		Keys:     a.Keys,
+		Audit:    auditLog,
+		CIBA:     a.DB,
+		Passkeys: passkeys,
+		SignIns:  signin.StoreOf[*db.Tx](a.DB),
+		Observe:  func(event, result string) { observe(event, result) },
+		Logger:   log,
+		Now:      opts.Now,
 	})
 	sessions := token.NewSessions(token.SessionsConfig{Store: a.DB, Now: opts.Now, Ended: a.OIDC})
 	a.Account = account.New(account.Config{

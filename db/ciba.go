@@ -1,0 +1,164 @@
+package db
+
+// Approvals (OpenID CIBA, poll mode): the backchannel authentication
+// requests, their one decision and their one redemption.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+)
+
+const cibaColumns = `r.id, r.req_hash, r.client_id, c.name, r.user_id, r.scopes, r.binding_message, r.acr_values, r.status, r.amr,
+	r.created_at, r.expires_at, r.decided_at, r.last_polled_at, r.redeemed_at`
+
+const cibaFrom = ` FROM ciba_requests r JOIN oauth_clients c ON c.id = r.client_id`
+
+func scanCIBA(row interface{ Scan(...any) error }) (sesame.CIBARequest, error) {
+	var r sesame.CIBARequest
+	var user sql.NullString
+	var scopes, acr, amr string
+	var created, expires int64
+	var decided, polled, redeemed sql.NullInt64
+	if err := row.Scan(&r.ID, &r.Hash, &r.ClientID, &r.ClientName, &user, &scopes, &r.BindingMessage, &acr, &r.Status, &amr,
+		&created, &expires, &decided, &polled, &redeemed); err != nil {
+		return r, err
+	}
+	r.UserID, r.Scopes, r.ACRValues, r.AMR = user.String, strings.Fields(scopes), strings.Fields(acr), strings.Fields(amr)
+	r.CreatedAt, r.ExpiresAt = fromMS(created), fromMS(expires)
+	r.DecidedAt, r.LastPolledAt, r.RedeemedAt = nullMS(decided), nullMS(polled), nullMS(redeemed)
+	return r, nil
+}
+
+// InsertCIBARequest stores a pending request unless its person already has
+// maxPending live pending ones (sesame.ErrNotFound then); the count and the
+// insert share one transaction. A request for nobody (empty UserID) is
+// stored all the same, so that polling it looks like any other.
+func (db *DB) InsertCIBARequest(ctx context.Context, r sesame.CIBARequest, maxPending int) error {
+	var user sql.NullString
+	if r.UserID != "" {
+		user = sql.NullString{String: r.UserID, Valid: true}
+	}
+	err := db.tx(ctx, func(t *txn) error {
+		if user.Valid {
+			var n int
+			if err := t.queryRow(ctx, `SELECT COUNT(*) FROM ciba_requests WHERE user_id = ? AND status = ? AND expires_at > ?`,
+				r.UserID, sesame.CIBAPending, ms(r.CreatedAt)).Scan(&n); err != nil {
+				return err
+			}
+			if n >= maxPending {
+				return sesame.ErrNotFound
+			}
+		}
+		_, err := t.exec(ctx, `INSERT INTO ciba_requests (id, req_hash, client_id, user_id, scopes, binding_message, acr_values, status, amr, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)`,
+			r.ID, r.Hash, r.ClientID, user, strings.Join(r.Scopes, " "), r.BindingMessage, strings.Join(r.ACRValues, " "),
+			sesame.CIBAPending, ms(r.CreatedAt), ms(r.ExpiresAt))
+		return err
+	})
+	if errors.Is(err, sesame.ErrNotFound) {
+		return err
+	} else if err != nil {
+		return fmt.Errorf("insert ciba request: %w", db.wrap(err))
+	}
+	return nil
+}
+
+// CIBARequestByHash returns the request whose auth_req_id hashes to hash.
+func (db *DB) CIBARequestByHash(ctx context.Context, hash []byte) (sesame.CIBARequest, error) {
+	r, err := scanCIBA(db.queryRow(ctx, `SELECT `+cibaColumns+cibaFrom+` WHERE r.req_hash = ?`, hash))
+	if err != nil {
+		return r, fmt.Errorf("ciba request: %w", db.wrap(err))
+	}
+	return r, nil
+}
+
+// CIBARequestOfUser returns userID's request id, whatever its state.
+func (db *DB) CIBARequestOfUser(ctx context.Context, id, userID string) (sesame.CIBARequest, error) {
+	r, err := scanCIBA(db.queryRow(ctx, `SELECT `+cibaColumns+cibaFrom+` WHERE r.id = ? AND r.user_id = ?`, id, userID))
+	if err != nil {
+		return r, fmt.Errorf("ciba request: %w", db.wrap(err))
+	}
+	return r, nil
+}
+
+// PendingCIBARequests lists userID's live pending requests, oldest first.
+func (db *DB) PendingCIBARequests(ctx context.Context, userID string, now time.Time) ([]sesame.CIBARequest, error) {
+	rows, err := db.query(ctx, `SELECT `+cibaColumns+cibaFrom+` WHERE r.user_id = ? AND r.status = ? AND r.expires_at > ?
+		ORDER BY r.created_at, r.id`, userID, sesame.CIBAPending, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("pending ciba requests: %w", db.wrap(err))
+	}
+	defer rows.Close()
+	out := []sesame.CIBARequest{}
+	for rows.Next() {
+		r, err := scanCIBA(rows)
+		if err != nil {
+			return nil, fmt.Errorf("pending ciba requests: %w", db.wrap(err))
+		}
+		out = append(out, r)
+	}
+	return out, db.wrap(rows.Err())
+}
+
+// PollCIBARequest records a poll of the request hash by clientID, unless
+// the last poll was later than notAfter: sesame.ErrNotFound then (or when
+// no such request is the client's), which the caller tells apart by
+// reading the request.
+func (db *DB) PollCIBARequest(ctx context.Context, hash []byte, clientID string, notAfter, now time.Time) error {
+	res, err := db.exec(ctx, `UPDATE ciba_requests SET last_polled_at = ?
+		WHERE req_hash = ? AND client_id = ? AND (last_polled_at IS NULL OR last_polled_at <= ?)`,
+		ms(now), hash, clientID, ms(notAfter))
+	if err != nil {
+		return fmt.Errorf("poll ciba request: %w", db.wrap(err))
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return sesame.ErrNotFound
+	}
+	return nil
+}
+
+// DecideCIBARequest approves or denies userID's live pending request id
+// with one conditional UPDATE; sesame.ErrNotFound when it was decided
+// already, has expired or is not theirs.
+func (db *DB) DecideCIBARequest(ctx context.Context, id, userID, status string, amr []string, now time.Time) error {
+	res, err := db.exec(ctx, `UPDATE ciba_requests SET status = ?, amr = ?, decided_at = ?
+		WHERE id = ? AND user_id = ? AND status = ? AND expires_at > ?`,
+		status, strings.Join(amr, " "), ms(now), id, userID, sesame.CIBAPending, ms(now))
+	if err != nil {
+		return fmt.Errorf("decide ciba request: %w", db.wrap(err))
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return sesame.ErrNotFound
+	}
+	return nil
+}
+
+// RedeemCIBARequest spends an approved, live, unredeemed request of
+// clientID with one conditional UPDATE; sesame.ErrNotFound otherwise.
+func (db *DB) RedeemCIBARequest(ctx context.Context, hash []byte, clientID string, now time.Time) error {
+	res, err := db.exec(ctx, `UPDATE ciba_requests SET redeemed_at = ?
+		WHERE req_hash = ? AND client_id = ? AND status = ? AND redeemed_at IS NULL AND expires_at > ?`,
+		ms(now), hash, clientID, sesame.CIBAApproved, ms(now))
+	if err != nil {
+		return fmt.Errorf("redeem ciba request: %w", db.wrap(err))
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return sesame.ErrNotFound
+	}
+	return nil
+}
+
+// SweepCIBARequests deletes requests expired before cutoff.
+func (db *DB) SweepCIBARequests(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := db.exec(ctx, `DELETE FROM ciba_requests WHERE expires_at < ?`, ms(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("sweep ciba requests: %w", err)
+	}
+	return res.RowsAffected()
+}
