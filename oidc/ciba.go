@@ -264,12 +264,12 @@ func (p *Provider) Approve(ctx context.Context, userID, id, ceremonyID string, c
 		p.record(ctx, sesame.AuditEvent{Event: EventCIBAApproved, Result: sesame.ErrorCode(err), UserID: userID, Detail: "request " + r.ID})
 		return err
 	}
-	if _, ok := satisfiedACR(r.ACRValues, proof.AMR); !ok {
-		return sesame.Errorf(sesame.EStepUpRequired, "This app asks for a security key (phrh); approve with one.")
-	}
 	now := p.cfg.Now()
 	if err := p.cfg.SignIns.SignInTx(ctx, func(tx signin.Tx) error { return proof.RunSpends(ctx, tx, now) }); err != nil {
 		return err
+	}
+	if _, ok := satisfiedACR(r.ACRValues, proof.AMR); !ok {
+		return sesame.Errorf(sesame.EStepUpRequired, "This app asks for a device-bound passkey or security key (phrh); approve with one.")
 	}
 	if err := p.cfg.CIBA.DecideCIBARequest(ctx, r.ID, userID, sesame.CIBAApproved, proof.AMR, now); errors.Is(err, sesame.ErrNotFound) {
 		return errApprovalGone
@@ -330,6 +330,12 @@ func (p *Provider) redeemCIBA(ctx context.Context, c sesame.OAuthClient, form ur
 	case sesame.CIBAPending:
 		return TokenResponse{}, &Error{Code: "authorization_pending", Description: "The person has not answered yet.", Status: 400}
 	}
+	u, err := p.cfg.Users.UserByID(ctx, r.UserID)
+	if errors.Is(err, sesame.ErrNotFound) || (err == nil && !u.Active()) {
+		return TokenResponse{}, invalidGrant("The account that approved is gone or disabled.")
+	} else if err != nil {
+		return TokenResponse{}, err
+	}
 	if err := p.cfg.CIBA.RedeemCIBARequest(ctx, hash, c.ID, now); errors.Is(err, sesame.ErrNotFound) {
 		return TokenResponse{}, invalidGrant("The auth_req_id was redeemed already.")
 	} else if err != nil {
@@ -337,10 +343,6 @@ func (p *Provider) redeemCIBA(ctx context.Context, c sesame.OAuthClient, form ur
 	}
 	acr, _ := satisfiedACR(r.ACRValues, r.AMR)
 	g := sesame.OAuthGrant{ID: r.ID, ClientID: c.ID, UserID: r.UserID, Scopes: r.Scopes, AuthTime: *r.DecidedAt, AMR: r.AMR, ACR: acr}
-	u, err := p.cfg.Users.UserByID(ctx, r.UserID)
-	if err != nil {
-		return TokenResponse{}, err
-	}
 	access, err := p.accessToken(ctx, g, now)
 	if err != nil {
 		return TokenResponse{}, err

@@ -357,6 +357,32 @@ func TestApprovalRefusals(t *testing.T) {
 			wantOAuthError(t, app.poll(t, reqID), 400, "expired_token")
 		})
 
+		t.Run("acr_values", func(t *testing.T) {
+			// phrh wants a device-bound key; the virtual passkey is synced.
+			hw := app.askOK(t, "ada@example.com", "Close account", url.Values{"acr_values": {"phrh"}})
+			r := approve(t, e, authn, s.Access, onlyApproval(t, e, s.Access, "Close account"))
+			assertProblem(t, r, http.StatusForbidden, "step_up_required")
+			e.Clock.Advance(oidc.CIBAInterval)
+			wantOAuthError(t, app.poll(t, hw), 400, "authorization_pending")
+			deny(t, e, s.Access, onlyApproval(t, e, s.Access, "Close account"))
+			phr := app.askOK(t, "ada@example.com", "Open account", url.Values{"acr_values": {"phr"}})
+			if r := approve(t, e, authn, s.Access, onlyApproval(t, e, s.Access, "Open account")); r.Status != http.StatusNoContent {
+				t.Fatalf("approve = %d %s", r.Status, r.Body)
+			}
+			tok := app.poll(t, phr)
+			var claims struct {
+				ACR string `json:"acr"`
+			}
+			parts := strings.Split(tok.str("id_token"), ".")
+			if len(parts) != 3 {
+				t.Fatalf("token = %v", tok.body)
+			}
+			payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+			if err := json.Unmarshal(payload, &claims); err != nil || claims.ACR != "phr" {
+				t.Fatalf("acr = %q (%v); want phr", claims.ACR, err)
+			}
+		})
+
 		t.Run("six pending", func(t *testing.T) {
 			for i := range oidc.MaxPendingApprovals {
 				app.askOK(t, "ada@example.com", "Request "+string(rune('A'+i)), nil)

@@ -65,6 +65,17 @@ func TestClientsCommands(t *testing.T) {
 	if _, err := sesame("clients", "remove", strings.Split(strings.Split(out, `"client_id": "`)[1], `"`)[0]); err != nil {
 		t.Fatal(err)
 	}
+	// --ciba: a confidential client asking for approvals needs no redirect URI; never a public one.
+	out, err = sesame("clients", "add", "--name", "Bank", "--ciba", "--json")
+	if err != nil || !strings.Contains(out, `"ciba": true`) || !strings.Contains(out, `"client_secret"`) {
+		t.Fatalf("add --ciba = %q, %v", out, err)
+	}
+	if _, err := sesame("clients", "remove", strings.Split(strings.Split(out, `"client_id": "`)[1], `"`)[0]); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := sesame("clients", "add", "--name", "SPA", "--redirect-uri", "http://127.0.0.1/cb", "--public", "--ciba"); err == nil {
+		t.Fatalf("add --public --ciba = %q; want refused", out)
+	}
 	out, err = sesame("clients", "list", "--json")
 	var list []map[string]any
 	if err != nil || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 || strings.Contains(out, secret) {
