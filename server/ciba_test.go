@@ -358,18 +358,23 @@ func TestApprovalRefusals(t *testing.T) {
 		})
 
 		t.Run("acr_values", func(t *testing.T) {
-			// phrh wants a device-bound key; the virtual passkey is synced.
-			hw := app.askOK(t, "ada@example.com", "Close account", url.Values{"acr_values": {"phrh"}})
-			r := approve(t, e, authn, s.Access, onlyApproval(t, e, s.Access, "Close account"))
+			// phrh wants a device-bound key: Dan's synced passkey is refused.
+			dan := e.SignIn(t, "dan@example.com")
+			synced := testauthn.New(e.PublicURL)
+			synced.Options.BackupEligible, synced.Options.BackupState = true, true
+			testauthn.Register(t, e, synced, dan.Access)
+			hw := app.askOK(t, "dan@example.com", "Close account", url.Values{"acr_values": {"phrh"}})
+			r := approve(t, e, synced, dan.Access, onlyApproval(t, e, dan.Access, "Close account"))
 			assertProblem(t, r, http.StatusForbidden, "step_up_required")
 			e.Clock.Advance(oidc.CIBAInterval)
 			wantOAuthError(t, app.poll(t, hw), 400, "authorization_pending")
-			deny(t, e, s.Access, onlyApproval(t, e, s.Access, "Close account"))
-			phr := app.askOK(t, "ada@example.com", "Open account", url.Values{"acr_values": {"phr"}})
+			deny(t, e, dan.Access, onlyApproval(t, e, dan.Access, "Close account"))
+			// Ada's device-bound key meets it, and the ID token says so.
+			ok := app.askOK(t, "ada@example.com", "Open account", url.Values{"acr_values": {"phr phrh"}})
 			if r := approve(t, e, authn, s.Access, onlyApproval(t, e, s.Access, "Open account")); r.Status != http.StatusNoContent {
 				t.Fatalf("approve = %d %s", r.Status, r.Body)
 			}
-			tok := app.poll(t, phr)
+			tok := app.poll(t, ok)
 			var claims struct {
 				ACR string `json:"acr"`
 			}
@@ -378,8 +383,8 @@ func TestApprovalRefusals(t *testing.T) {
 				t.Fatalf("token = %v", tok.body)
 			}
 			payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
-			if err := json.Unmarshal(payload, &claims); err != nil || claims.ACR != "phr" {
-				t.Fatalf("acr = %q (%v); want phr", claims.ACR, err)
+			if err := json.Unmarshal(payload, &claims); err != nil || claims.ACR != "phrh" {
+				t.Fatalf("acr = %q (%v); want phrh", claims.ACR, err)
 			}
 		})
 
