@@ -55,6 +55,9 @@ var (
 	// calls. Generous: an app's backend calls the token endpoint for all
 	// its users from one address.
 	OAuthPerIP = Rule{"oauth-ip", 600, time.Minute}
+	// BCAuthorizePerClient caps the approvals one app may ask for
+	// (SECURITY rule 61); each may send a person a message.
+	BCAuthorizePerClient = Rule{"bc-authorize-client", 60, time.Minute}
 
 	// PasswordBeginPerAddress caps the password logins open for one
 	// address: a login lives 60 s, so at most twice this many are open at

@@ -94,6 +94,11 @@ func (p *Provider) BackchannelAuthorize(ctx context.Context, form url.Values, au
 	if !c.CIBA || c.Public {
 		return CIBAResponse{}, &Error{Code: "unauthorized_client", Description: "This client is not registered for approvals (--ciba).", Status: 400}
 	}
+	if p.cfg.LimitClient != nil {
+		if err := p.cfg.LimitClient(ctx, c.ID); err != nil {
+			return CIBAResponse{}, err
+		}
+	}
 	scopes := strings.Fields(form.Get("scope"))
 	hint, msg := form.Get("login_hint"), form.Get("binding_message")
 	acr := strings.Fields(form.Get("acr_values"))

@@ -113,6 +113,9 @@ type Config struct {
 	CIBA     CIBAStore
 	Passkeys Passkeys
 	SignIns  signin.Store
+	// LimitClient, when set, counts one backchannel request of a client
+	// and answers a rate_limited error past its limit.
+	LimitClient func(ctx context.Context, clientID string) error
 	// Observe, when set, counts events for metrics.
 	Observe Observer
 	Logger  *slog.Logger

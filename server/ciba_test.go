@@ -18,6 +18,7 @@ import (
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/internal/testauthn"
 	"github.com/sesame-auth/sesame/internal/testserver"
+	"github.com/sesame-auth/sesame/limit"
 	"github.com/sesame-auth/sesame/oidc"
 )
 
@@ -254,9 +255,11 @@ func withChallenge(t *testing.T, options json.RawMessage, challenge string) []by
 // approval finished after expiry is refused and the app sees
 // expired_token; a second redemption is invalid_grant (in
 // TestApprovalFlow); a denial reaches the app as access_denied; a client
-// without --ciba, a message over 200 characters, a too long expiry and a
-// sixth pending request are refused; a person without a passkey can deny
-// but not approve; another person cannot touch the approval.
+// without --ciba, a message over 200 characters, a too long expiry, a
+// sixth pending request and an app past its per-client limit are
+// refused; acr_values=phrh refuses a synced passkey; a person without a
+// passkey can deny but not approve; another person cannot touch the
+// approval.
 func TestApprovalRefusals(t *testing.T) {
 	engines(t, listening, func(t *testing.T, e *testserver.Env) {
 		s, authn := testauthn.SignUp(t, e, "ada@example.com")
@@ -399,6 +402,22 @@ func TestApprovalRefusals(t *testing.T) {
 			for _, a := range pendingApprovals(t, e, s.Access) {
 				deny(t, e, s.Access, a["id"].(string))
 			}
+		})
+
+		t.Run("per-client limit", func(t *testing.T) {
+			busy := newCIBAApp(t, e, oidc.NewClient{Name: "Busy", CIBA: true})
+			for range limit.BCAuthorizePerClient.Max {
+				busy.askOK(t, "nobody@example.com", "Pay 1 EUR", nil)
+			}
+			r := busy.ask(t, "ada@example.com", "Pay 1 EUR", nil)
+			if r.status != http.StatusTooManyRequests || r.str("code") != "rate_limited" {
+				t.Fatalf("request %d = %d %v; want 429 rate_limited", limit.BCAuthorizePerClient.Max+1, r.status, r.body)
+			}
+			if got := pendingApprovals(t, e, s.Access); len(got) != 0 {
+				t.Fatalf("a limited request left an approval: %v", got)
+			}
+			// Another app is not held back.
+			app.askOK(t, "nobody@example.com", "Pay 1 EUR", nil)
 		})
 
 		t.Run("email-only session and another person", func(t *testing.T) {

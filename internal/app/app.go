@@ -267,9 +267,12 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		CIBA:     a.DB,
 		Passkeys: passkeys,
 		SignIns:  signin.StoreOf[*db.Tx](a.DB),
-		Observe:  func(event, result string) { observe(event, result) },
-		Logger:   log,
-		Now:      opts.Now,
+		LimitClient: func(ctx context.Context, clientID string) error {
+			return limits.Allow(ctx, limit.BCAuthorizePerClient, clientID)
+		},
+		Observe: func(event, result string) { observe(event, result) },
+		Logger:  log,
+		Now:     opts.Now,
 	})
 	sessions := token.NewSessions(token.SessionsConfig{Store: a.DB, Now: opts.Now, Ended: a.OIDC})
 	a.Account = account.New(account.Config{
