@@ -25,6 +25,20 @@ func (s *Server) pendingMFA(c *fiber.Ctx, raw string) (password.Pending, error) 
 	return password.Pending{JTI: claims.JTI, UserID: claims.Subject, ExpiresAt: claims.ExpiresAt}, nil
 }
 
+// pendingMFACode reads the body of a second factor that is a typed code,
+// {"mfa_token", "code"}, and checks its MFA-pending token.
+func (s *Server) pendingMFACode(c *fiber.Ctx) (password.Pending, string, error) {
+	var req struct {
+		MFAToken string `json:"mfa_token"`
+		Code     string `json:"code"`
+	}
+	if err := parseBody(c, &req); err != nil {
+		return password.Pending{}, "", err
+	}
+	p, err := s.pendingMFA(c, req.MFAToken)
+	return p, req.Code, err
+}
+
 // mfaEmailSend emails a second-factor code to the account whose password
 // was just proved (SECURITY rule 19).
 func (s *Server) mfaEmailSend(c *fiber.Ctx) error {
@@ -56,17 +70,10 @@ func (s *Server) mfaEmailSend(c *fiber.Ctx) error {
 // session whose amr says password, one-time code and so multiple factors
 // (RFC 8176; SECURITY rule 29).
 func (s *Server) mfaEmailVerify(c *fiber.Ctx) error {
-	var req struct {
-		MFAToken string `json:"mfa_token"`
-		Code     string `json:"code"`
-	}
-	if err := parseBody(c, &req); err != nil {
-		return err
-	}
-	p, err := s.pendingMFA(c, req.MFAToken)
+	p, code, err := s.pendingMFACode(c)
 	if err != nil {
 		return err
 	}
-	proof, err := s.cfg.Password.VerifyCode(c.UserContext(), p, req.Code)
+	proof, err := s.cfg.Password.VerifyCode(c.UserContext(), p, code)
 	return s.finishSignIn(c, proof, err)
 }

@@ -27,22 +27,15 @@ func (s *Server) recoveryCodesCreate(c *fiber.Ctx) error {
 
 // mfaRecovery completes a password sign-in with a recovery code.
 func (s *Server) mfaRecovery(c *fiber.Ctx) error {
-	var req struct {
-		MFAToken string `json:"mfa_token"`
-		Code     string `json:"code"`
-	}
-	if err := parseBody(c, &req); err != nil {
-		return err
-	}
-	p, err := s.pendingMFA(c, req.MFAToken)
+	p, code, err := s.pendingMFACode(c)
 	if err != nil {
 		return err
 	}
-	if err := recovery.CheckFormat(req.Code); err != nil {
+	if err := recovery.CheckFormat(code); err != nil {
 		return err // a typo costs no attempt
 	}
 	proof, err := s.cfg.Password.CompleteWith(c.UserContext(), p, signin.MethodPasswordRecovery, func(ctx context.Context, u sesame.User) error {
-		return s.cfg.Recovery.Use(ctx, u.ID, req.Code)
+		return s.cfg.Recovery.Use(ctx, u.ID, code)
 	})
 	return s.finishRecovery(c, proof, err)
 }

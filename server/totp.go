@@ -80,22 +80,15 @@ func (s *Server) totpRemove(c *fiber.Ctx) error {
 // mfaTOTP completes a password sign-in with a code from the user's
 // authenticator app: amr pwd, otp, mfa (SECURITY rule 29).
 func (s *Server) mfaTOTP(c *fiber.Ctx) error {
-	var req struct {
-		MFAToken string `json:"mfa_token"`
-		Code     string `json:"code"`
-	}
-	if err := parseBody(c, &req); err != nil {
-		return err
-	}
-	p, err := s.pendingMFA(c, req.MFAToken)
+	p, code, err := s.pendingMFACode(c)
 	if err != nil {
 		return err
 	}
-	if err := totp.CheckFormat(req.Code); err != nil {
+	if err := totp.CheckFormat(code); err != nil {
 		return err // a typo costs no attempt
 	}
 	proof, err := s.cfg.Password.CompleteWith(c.UserContext(), p, signin.MethodPasswordTOTP, func(ctx context.Context, u sesame.User) error {
-		return s.cfg.TOTP.Verify(ctx, u.ID, req.Code)
+		return s.cfg.TOTP.Verify(ctx, u.ID, code)
 	})
 	return s.finishSignIn(c, proof, err)
 }

@@ -106,6 +106,26 @@ func newAEAD(encKey []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
+// openPKCS8 decrypts a stored private key under aead, with the row's KID
+// as additional data, and parses it.
+func openPKCS8(aead cipher.AEAD, sk sesame.SigningKey) (any, error) {
+	n := aead.NonceSize()
+	if len(sk.PrivateKey) < n+aead.Overhead() {
+		return nil, errors.New("ciphertext too short")
+	}
+	der, err := aead.Open(nil, sk.PrivateKey[:n], sk.PrivateKey[n:], []byte(sk.KID))
+	if err != nil {
+		// Wrong root secret, an altered row, or a ciphertext moved from
+		// another row: all look the same to AES-GCM.
+		return nil, fmt.Errorf("decrypt: %w", err)
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	return parsed, nil
+}
+
 // openKey decrypts and checks a stored key: the ciphertext must open under
 // aead with the row's KID, hold a P-256 PKCS#8 key, and the KID must be the
 // thumbprint of that key.
@@ -116,19 +136,9 @@ func openKey(aead cipher.AEAD, sk sesame.SigningKey) (*ecdsa.PrivateKey, jsonWeb
 	if sk.Algorithm != AlgES256 {
 		return fail("unsupported algorithm %q", sk.Algorithm)
 	}
-	n := aead.NonceSize()
-	if len(sk.PrivateKey) < n+aead.Overhead() {
-		return fail("ciphertext too short")
-	}
-	der, err := aead.Open(nil, sk.PrivateKey[:n], sk.PrivateKey[n:], []byte(sk.KID))
+	parsed, err := openPKCS8(aead, sk)
 	if err != nil {
-		// Wrong root secret, an altered row, or a ciphertext moved from
-		// another row: all look the same to AES-GCM.
-		return fail("decrypt: %w", err)
-	}
-	parsed, err := x509.ParsePKCS8PrivateKey(der)
-	if err != nil {
-		return fail("parse: %w", err)
+		return fail("%w", err)
 	}
 	priv, ok := parsed.(*ecdsa.PrivateKey)
 	if !ok || priv.Curve != elliptic.P256() {

@@ -50,17 +50,9 @@ func openRSAKey(aead cipher.AEAD, sk sesame.SigningKey) (*rsa.PrivateKey, jsonWe
 	fail := func(format string, args ...any) (*rsa.PrivateKey, jsonWebKey, error) {
 		return nil, jsonWebKey{}, fmt.Errorf("signing key %q: "+format, append([]any{sk.KID}, args...)...)
 	}
-	n := aead.NonceSize()
-	if len(sk.PrivateKey) < n+aead.Overhead() {
-		return fail("ciphertext too short")
-	}
-	der, err := aead.Open(nil, sk.PrivateKey[:n], sk.PrivateKey[n:], []byte(sk.KID))
+	parsed, err := openPKCS8(aead, sk)
 	if err != nil {
-		return fail("decrypt: %w", err)
-	}
-	parsed, err := x509.ParsePKCS8PrivateKey(der)
-	if err != nil {
-		return fail("parse: %w", err)
+		return fail("%w", err)
 	}
 	priv, ok := parsed.(*rsa.PrivateKey)
 	if !ok || priv.N.BitLen() < rsaBits {
