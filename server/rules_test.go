@@ -265,3 +265,30 @@ func TestEmailStartPerAddressDay(t *testing.T) {
 		e.Clock.Advance(time.Hour)
 	}
 }
+
+// TestCredentialIDLengthLimit: a credential id of 1,023 bytes registers and
+// signs in; one of 1,024 is refused and nothing is stored (rule 6).
+func TestCredentialIDLengthLimit(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	s := e.SignIn(t, "longid@example.com")
+	a := testauthn.New(e.PublicURL)
+	a.Options = testauthn.Options{IDLength: 1023}
+	testauthn.Register(t, e, a, s.Access)
+	testauthn.SignIn(t, e, a, "longid@example.com")
+
+	tooLong := testauthn.New(e.PublicURL)
+	tooLong.Options = testauthn.Options{IDLength: 1024}
+	c := testauthn.Begin(t, e, "/api/webauthn/register/begin", nil, testserver.Bearer(s.Access))
+	cred, err := tooLong.Create(c.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.Do(t, "POST", "/api/webauthn/register/finish", testauthn.Finish(c.ID, cred), testserver.Bearer(s.Access))
+	if r.Status < 400 || r.Status >= 500 {
+		t.Fatalf("1,024-byte credential id: %d %s; want a 4xx problem", r.Status, r.Body)
+	}
+	me := e.Do(t, "GET", "/api/me", nil, testserver.Bearer(s.Access)).JSON(t)
+	if creds, _ := me["credentials"].([]any); len(creds) != 1 {
+		t.Fatalf("credentials after the refused id = %d; want the one of 1,023 bytes", len(creds))
+	}
+}
