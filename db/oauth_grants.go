@@ -83,13 +83,7 @@ func (db *DB) ClaimOAuthCode(ctx context.Context, hash []byte, now time.Time) (s
 // OAuthGrantLive returns the grant id if neither it nor the Sesame session
 // it came from has ended; sesame.ErrNotFound otherwise.
 func (db *DB) OAuthGrantLive(ctx context.Context, id string, now time.Time) (sesame.OAuthGrant, error) {
-	g, err := scanGrant(db.queryRow(ctx, `SELECT `+grantColumns+` FROM oauth_grants g JOIN sessions s ON s.id = g.session_id
-		JOIN users u ON u.id = g.user_id
-		WHERE g.id = ? AND g.revoked_at IS NULL AND s.revoked_at IS NULL AND s.expires_at > ? AND u.disabled_at IS NULL`, id, ms(now)))
-	if err != nil {
-		return g, fmt.Errorf("grant: %w", db.wrap(err))
-	}
-	return g, nil
+	return db.grantBehindLiveSession(ctx, "g.revoked_at IS NULL", id, now)
 }
 
 // OAuthGrantOfCode returns the grant id of a code just claimed, revoked
@@ -97,9 +91,15 @@ func (db *DB) OAuthGrantLive(ctx context.Context, id string, now time.Time) (ses
 // the Sesame session and the account behind it are live;
 // sesame.ErrNotFound otherwise.
 func (db *DB) OAuthGrantOfCode(ctx context.Context, id string, now time.Time) (sesame.OAuthGrant, error) {
+	return db.grantBehindLiveSession(ctx, "g.redeemed_at IS NULL", id, now)
+}
+
+// grantBehindLiveSession reads grant id if it meets cond (a fixed SQL
+// condition on g) and its Sesame session and account are live.
+func (db *DB) grantBehindLiveSession(ctx context.Context, cond, id string, now time.Time) (sesame.OAuthGrant, error) {
 	g, err := scanGrant(db.queryRow(ctx, `SELECT `+grantColumns+` FROM oauth_grants g JOIN sessions s ON s.id = g.session_id
 		JOIN users u ON u.id = g.user_id
-		WHERE g.id = ? AND g.redeemed_at IS NULL AND s.revoked_at IS NULL AND s.expires_at > ? AND u.disabled_at IS NULL`, id, ms(now)))
+		WHERE g.id = ? AND `+cond+` AND s.revoked_at IS NULL AND s.expires_at > ? AND u.disabled_at IS NULL`, id, ms(now)))
 	if err != nil {
 		return g, fmt.Errorf("grant: %w", db.wrap(err))
 	}
