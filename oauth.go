@@ -115,6 +115,8 @@ const (
 	CIBAPending  = "pending"
 	CIBAApproved = "approved"
 	CIBADenied   = "denied"
+	// CIBAExpired is a pending request found past its expiry.
+	CIBAExpired = "expired"
 )
 
 // CIBARequest is one backchannel authentication request: an app asking a
@@ -139,4 +141,9 @@ type CIBARequest struct {
 	DecidedAt    *time.Time
 	LastPolledAt *time.Time
 	RedeemedAt   *time.Time
+	// LinkHash is SHA-256 of the token of the link emailed to the person
+	// (nil when nobody was named); LinkUsedAt is when a decision was made
+	// through it.
+	LinkHash   []byte
+	LinkUsedAt *time.Time
 }

@@ -15,7 +15,7 @@ import (
 )
 
 const cibaColumns = `r.id, r.req_hash, r.client_id, c.name, r.user_id, r.scopes, r.binding_message, r.acr_values, r.status, r.amr,
-	r.created_at, r.expires_at, r.decided_at, r.last_polled_at, r.redeemed_at`
+	r.created_at, r.expires_at, r.decided_at, r.last_polled_at, r.redeemed_at, r.link_hash, r.link_used_at`
 
 const cibaFrom = ` FROM ciba_requests r JOIN oauth_clients c ON c.id = r.client_id`
 
@@ -24,11 +24,12 @@ func scanCIBA(row interface{ Scan(...any) error }) (sesame.CIBARequest, error) {
 	var user sql.NullString
 	var scopes, acr, amr string
 	var created, expires int64
-	var decided, polled, redeemed sql.NullInt64
+	var decided, polled, redeemed, linkUsed sql.NullInt64
 	if err := row.Scan(&r.ID, &r.Hash, &r.ClientID, &r.ClientName, &user, &scopes, &r.BindingMessage, &acr, &r.Status, &amr,
-		&created, &expires, &decided, &polled, &redeemed); err != nil {
+		&created, &expires, &decided, &polled, &redeemed, &r.LinkHash, &linkUsed); err != nil {
 		return r, err
 	}
+	r.LinkUsedAt = nullMS(linkUsed)
 	r.UserID, r.Scopes, r.ACRValues, r.AMR = user.String, strings.Fields(scopes), strings.Fields(acr), strings.Fields(amr)
 	r.CreatedAt, r.ExpiresAt = fromMS(created), fromMS(expires)
 	r.DecidedAt, r.LastPolledAt, r.RedeemedAt = nullMS(decided), nullMS(polled), nullMS(redeemed)
@@ -36,10 +37,11 @@ func scanCIBA(row interface{ Scan(...any) error }) (sesame.CIBARequest, error) {
 }
 
 // InsertCIBARequest stores a pending request unless its person already has
-// maxPending live pending ones (sesame.ErrNotFound then); the count and the
-// insert share one transaction. A request for nobody (empty UserID) is
-// stored all the same, so that polling it looks like any other.
-func (db *DB) InsertCIBARequest(ctx context.Context, r sesame.CIBARequest, maxPending int) error {
+// maxPending live pending ones (sesame.ErrNotFound then), with the mails
+// that tell the person; the count, the insert and the mails share one
+// transaction. A request for nobody (empty UserID) is stored all the same,
+// so that polling it looks like any other.
+func (db *DB) InsertCIBARequest(ctx context.Context, r sesame.CIBARequest, maxPending int, mails ...sesame.QueuedMail) error {
 	var user sql.NullString
 	if r.UserID != "" {
 		user = sql.NullString{String: r.UserID, Valid: true}
@@ -55,11 +57,13 @@ func (db *DB) InsertCIBARequest(ctx context.Context, r sesame.CIBARequest, maxPe
 				return sesame.ErrNotFound
 			}
 		}
-		_, err := t.exec(ctx, `INSERT INTO ciba_requests (id, req_hash, client_id, user_id, scopes, binding_message, acr_values, status, amr, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)`,
+		if _, err := t.exec(ctx, `INSERT INTO ciba_requests (id, req_hash, client_id, user_id, scopes, binding_message, acr_values, status, amr, created_at, expires_at, link_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)`,
 			r.ID, r.Hash, r.ClientID, user, strings.Join(r.Scopes, " "), r.BindingMessage, strings.Join(r.ACRValues, " "),
-			sesame.CIBAPending, ms(r.CreatedAt), ms(r.ExpiresAt))
-		return err
+			sesame.CIBAPending, ms(r.CreatedAt), ms(r.ExpiresAt), r.LinkHash); err != nil {
+			return err
+		}
+		return queueMails(ctx, t, withExpiry(mails, r.ExpiresAt))
 	})
 	if errors.Is(err, sesame.ErrNotFound) {
 		return err
@@ -74,6 +78,16 @@ func (db *DB) CIBARequestByHash(ctx context.Context, hash []byte) (sesame.CIBARe
 	r, err := scanCIBA(db.queryRow(ctx, `SELECT `+cibaColumns+cibaFrom+` WHERE r.req_hash = ?`, hash))
 	if err != nil {
 		return r, fmt.Errorf("ciba request: %w", db.wrap(err))
+	}
+	return r, nil
+}
+
+// CIBARequestByLink returns the request whose emailed link token hashes
+// to hash.
+func (db *DB) CIBARequestByLink(ctx context.Context, hash []byte) (sesame.CIBARequest, error) {
+	r, err := scanCIBA(db.queryRow(ctx, `SELECT `+cibaColumns+cibaFrom+` WHERE r.link_hash = ?`, hash))
+	if err != nil {
+		return r, fmt.Errorf("ciba request by link: %w", db.wrap(err))
 	}
 	return r, nil
 }
@@ -139,6 +153,62 @@ func (db *DB) DecideCIBARequest(ctx context.Context, id, userID, status string, 
 	return nil
 }
 
+// DecideCIBARequestByLink approves or denies the live pending request whose
+// emailed link token hashes to hash, and spends the link, with one
+// conditional UPDATE; sesame.ErrNotFound when it was decided already (by
+// the link or otherwise), has expired or the link was used.
+func (db *DB) DecideCIBARequestByLink(ctx context.Context, hash []byte, status string, amr []string, now time.Time) error {
+	res, err := db.exec(ctx, `UPDATE ciba_requests SET status = ?, amr = ?, decided_at = ?, link_used_at = ?
+		WHERE link_hash = ? AND link_used_at IS NULL AND status = ? AND expires_at > ?`,
+		status, strings.Join(amr, " "), ms(now), ms(now), hash, sesame.CIBAPending, ms(now))
+	if err != nil {
+		return fmt.Errorf("decide ciba request by link: %w", db.wrap(err))
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return sesame.ErrNotFound
+	}
+	return nil
+}
+
+// ExpireCIBARequest marks request id expired if it is pending and past its
+// expiry at now, with one conditional UPDATE; sesame.ErrNotFound when it
+// was not (another caller marked it first, or it is live or decided). Only
+// the caller that marks it records the expiry.
+func (db *DB) ExpireCIBARequest(ctx context.Context, id string, now time.Time) error {
+	res, err := db.exec(ctx, `UPDATE ciba_requests SET status = ? WHERE id = ? AND status = ? AND expires_at <= ?`,
+		sesame.CIBAExpired, id, sesame.CIBAPending, ms(now))
+	if err != nil {
+		return fmt.Errorf("expire ciba request: %w", db.wrap(err))
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return sesame.ErrNotFound
+	}
+	return nil
+}
+
+// ExpireCIBARequests marks every pending request past its expiry at now
+// expired, in one UPDATE, and returns those it marked (id, client, user),
+// for the sweeper to record.
+func (db *DB) ExpireCIBARequests(ctx context.Context, now time.Time) ([]sesame.CIBARequest, error) {
+	rows, err := db.write.QueryContext(ctx, db.rebind(`UPDATE ciba_requests SET status = ?
+		WHERE status = ? AND expires_at <= ? RETURNING id, client_id, user_id`), sesame.CIBAExpired, sesame.CIBAPending, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("expire ciba requests: %w", db.wrap(err))
+	}
+	defer rows.Close()
+	var out []sesame.CIBARequest
+	for rows.Next() {
+		var r sesame.CIBARequest
+		var user sql.NullString
+		if err := rows.Scan(&r.ID, &r.ClientID, &user); err != nil {
+			return nil, fmt.Errorf("expire ciba requests: %w", db.wrap(err))
+		}
+		r.UserID, r.Status = user.String, sesame.CIBAExpired
+		out = append(out, r)
+	}
+	return out, db.wrap(rows.Err())
+}
+
 // RedeemCIBARequest spends an approved, live, unredeemed request of
 // clientID with one conditional UPDATE; sesame.ErrNotFound otherwise.
 func (db *DB) RedeemCIBARequest(ctx context.Context, hash []byte, clientID string, now time.Time) error {
@@ -154,9 +224,11 @@ func (db *DB) RedeemCIBARequest(ctx context.Context, hash []byte, clientID strin
 	return nil
 }
 
-// SweepCIBARequests deletes requests expired before cutoff.
+// SweepCIBARequests deletes requests expired before cutoff. A request
+// still pending waits until it is marked expired (ExpireCIBARequests),
+// so that its expiry is recorded before it goes.
 func (db *DB) SweepCIBARequests(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := db.exec(ctx, `DELETE FROM ciba_requests WHERE expires_at < ?`, ms(cutoff))
+	res, err := db.exec(ctx, `DELETE FROM ciba_requests WHERE expires_at < ? AND status <> ?`, ms(cutoff), sesame.CIBAPending)
 	if err != nil {
 		return 0, fmt.Errorf("sweep ciba requests: %w", err)
 	}

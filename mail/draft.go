@@ -18,7 +18,7 @@ import (
 type Draft struct {
 	template string
 	to       string
-	data     any // SignInData, mfaCodeData or noticeView
+	data     any // SignInData, ApprovalData, mfaCodeData or noticeView
 }
 
 // To returns the recipient.
@@ -58,6 +58,8 @@ func decodeDraft(b []byte) (Draft, error) {
 	switch {
 	case s.Template == "signin":
 		data, err = decodeAs[SignInData](s.Data)
+	case s.Template == "approval":
+		data, err = decodeAs[ApprovalData](s.Data)
 	case s.Template == "mfacode", s.Template == "emailchange":
 		data, err = decodeAs[mfaCodeData](s.Data)
 	case strings.HasPrefix(s.Template, "notice_"):

@@ -30,7 +30,7 @@ type messageTemplate struct {
 }
 
 func mustParseTemplates() map[string]messageTemplate {
-	names := []string{"signin", "mfacode", "emailchange"}
+	names := []string{"signin", "mfacode", "emailchange", "approval"}
 	for _, k := range append(noticeKinds[:len(noticeKinds):len(noticeKinds)], accountNoticeKinds...) {
 		names = append(names, "notice_"+string(k))
 	}
@@ -58,7 +58,7 @@ func mustParseTemplates() map[string]messageTemplate {
 // translated lists, per language other than English, the messages written
 // in it. A message asked for in a language it lacks goes out in English.
 var translated = map[string][]string{
-	"ja": {"signin"},
+	"ja": {"signin", "approval"},
 }
 
 // Language returns the mail language for a page's language tag ("ja",

@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/mail"
 	"github.com/sesame-auth/sesame/signin"
 )
 
@@ -45,17 +47,32 @@ const (
 	EventCIBAApproved  = "ciba_approved"
 	EventCIBADenied    = "ciba_denied"
 	EventCIBARedeemed  = "ciba_redeemed"
+	// EventCIBAExpired is recorded once per request that expired
+	// unanswered, by whichever of the sweeper, a poll or the person's
+	// page finds it first.
+	EventCIBAExpired = "ciba_expired"
 )
 
 // CIBAStore keeps the requests; db.DB implements it.
 type CIBAStore interface {
-	InsertCIBARequest(ctx context.Context, r sesame.CIBARequest, maxPending int) error
+	InsertCIBARequest(ctx context.Context, r sesame.CIBARequest, maxPending int, mails ...sesame.QueuedMail) error
 	CIBARequestByHash(ctx context.Context, hash []byte) (sesame.CIBARequest, error)
+	CIBARequestByLink(ctx context.Context, hash []byte) (sesame.CIBARequest, error)
+	DecideCIBARequestByLink(ctx context.Context, hash []byte, status string, amr []string, now time.Time) error
+	ExpireCIBARequest(ctx context.Context, id string, now time.Time) error
+	ExpireCIBARequests(ctx context.Context, now time.Time) ([]sesame.CIBARequest, error)
 	CIBARequestOfUser(ctx context.Context, id, userID string) (sesame.CIBARequest, error)
 	PendingCIBARequests(ctx context.Context, userID string, now time.Time) ([]sesame.CIBARequest, error)
 	PollCIBARequest(ctx context.Context, hash []byte, clientID string, notAfter, now time.Time) error
 	DecideCIBARequest(ctx context.Context, id, userID, status string, amr []string, now time.Time) error
 	RedeemCIBARequest(ctx context.Context, hash []byte, clientID string, now time.Time) error
+}
+
+// Mailer is the durable outbox (mail.Queue): Prepare seals a draft, the
+// store queues it with the request, Queued wakes a worker to send it.
+type Mailer interface {
+	Prepare(d mail.Draft, expires time.Time) (sesame.QueuedMail, error)
+	Queued(n int)
 }
 
 // Passkeys runs the approval's WebAuthn assertion; webauthn.Service
@@ -75,12 +92,14 @@ type CIBAResponse struct {
 
 // bcParams may each appear at most once in a backchannel request.
 var bcParams = []string{"scope", "login_hint", "binding_message", "acr_values", "requested_expiry",
-	"client_id", "client_secret", "login_hint_token", "id_token_hint", "user_code", "client_notification_token"}
+	"client_id", "client_secret", "ui_locales", "login_hint_token", "id_token_hint", "user_code", "client_notification_token"}
 
 // BackchannelAuthorize answers POST /oauth2/bc-authorize: a confidential
 // client registered with --ciba asks the person login_hint names to
-// approve binding_message. A hint that names nobody gets the same answer,
-// and its request never completes.
+// approve binding_message. The person is emailed a link to the approval
+// page, in the first language of ui_locales Sesame writes (else English).
+// A hint that names nobody gets the same answer, and its request never
+// completes.
 func (p *Provider) BackchannelAuthorize(ctx context.Context, form url.Values, auth ClientAuth) (CIBAResponse, error) {
 	for _, name := range bcParams {
 		if len(form[name]) > 1 {
@@ -128,39 +147,67 @@ func (p *Provider) BackchannelAuthorize(ctx context.Context, form url.Values, au
 		}
 		expiry = time.Duration(n) * time.Second
 	}
-	userID := p.hintedUser(ctx, hint)
+	u := p.hintedUser(ctx, hint)
+	userID := u.ID
 	raw := sesame.NewToken()
 	now := p.cfg.Now()
 	r := sesame.CIBARequest{ID: sesame.NewID(), Hash: hashCode(raw), ClientID: c.ID, UserID: userID,
 		Scopes: knownScopes(scopes), BindingMessage: msg, ACRValues: acr, CreatedAt: now, ExpiresAt: now.Add(expiry)}
-	if err := p.cfg.CIBA.InsertCIBARequest(ctx, r, MaxPendingApprovals); errors.Is(err, sesame.ErrNotFound) {
+	var mails []sesame.QueuedMail
+	if userID != "" && p.cfg.Mail != nil {
+		link := sesame.NewToken()
+		r.LinkHash = hashCode(link)
+		m, err := p.cfg.Mail.Prepare(mail.Approval(mail.ApprovalData{
+			To: u.Email, App: c.Name, Message: msg, Link: p.cfg.Issuer + "/approve#t=" + link,
+			ExpiresInMinutes: int((expiry + time.Minute - 1) / time.Minute), Language: mailLanguage(form.Get("ui_locales")),
+		}), r.ExpiresAt)
+		if err != nil {
+			return CIBAResponse{}, fmt.Errorf("backchannel authorize: %w", err)
+		}
+		mails = append(mails, m)
+	}
+	if err := p.cfg.CIBA.InsertCIBARequest(ctx, r, MaxPendingApprovals, mails...); errors.Is(err, sesame.ErrNotFound) {
 		p.record(ctx, sesame.AuditEvent{Event: EventCIBARequested, Result: "too_many_pending", UserID: userID, Detail: "client " + c.ID})
 		return CIBAResponse{}, &Error{Code: "access_denied", Description: "Too many approvals are already waiting for this person.", Status: 403}
 	} else if err != nil {
 		return CIBAResponse{}, err
 	}
+	if len(mails) > 0 {
+		p.cfg.Mail.Queued(len(mails))
+	}
 	p.record(ctx, sesame.AuditEvent{Event: EventCIBARequested, Result: "success", UserID: userID, Detail: "client " + c.ID + " request " + r.ID})
 	return CIBAResponse{AuthReqID: raw, ExpiresIn: int(expiry / time.Second), Interval: int(CIBAInterval / time.Second)}, nil
 }
 
+// mailLanguage is the first language of ui_locales (OpenID Connect Core
+// §3.1.2.1) that the mails are written in, else English.
+func mailLanguage(uiLocales string) string {
+	for _, tag := range strings.Fields(uiLocales) {
+		if l := mail.Language(tag); l != "en" || strings.HasPrefix(strings.ToLower(tag), "en") {
+			return l
+		}
+	}
+	return "en"
+}
+
 // hintedUser is the active account login_hint names, by email address or
-// user id, or "" for nobody.
-func (p *Provider) hintedUser(ctx context.Context, hint string) string {
+// user id, or the zero User for nobody.
+func (p *Provider) hintedUser(ctx context.Context, hint string) sesame.User {
 	var u sesame.User
 	var err error
 	if strings.Contains(hint, "@") {
 		email, nerr := sesame.NormalizeEmail(hint)
 		if nerr != nil {
-			return ""
+			return sesame.User{}
 		}
 		u, err = p.cfg.Users.UserByEmail(ctx, email)
 	} else {
 		u, err = p.cfg.Users.UserByID(ctx, hint)
 	}
 	if err != nil || !u.Active() {
-		return ""
+		return sesame.User{}
 	}
-	return u.ID
+	return u
 }
 
 // goodBindingMessage: 1 to 200 characters of valid UTF-8 without control
@@ -231,10 +278,37 @@ func (p *Provider) pending(ctx context.Context, userID, id string) (sesame.CIBAR
 		return r, errApprovalGone
 	case err != nil:
 		return r, err
-	case r.Status != sesame.CIBAPending || !p.cfg.Now().Before(r.ExpiresAt):
+	case r.Status == sesame.CIBAPending && !p.cfg.Now().Before(r.ExpiresAt):
+		p.expire(ctx, r)
+		return r, errApprovalGone
+	case r.Status != sesame.CIBAPending:
 		return r, errApprovalGone
 	}
 	return r, nil
+}
+
+// expire marks r, pending past its expiry, expired and records the event,
+// unless another caller (the sweeper, a poll, the page) did so first: the
+// conditional UPDATE lets one of them through, so the event is recorded
+// once.
+func (p *Provider) expire(ctx context.Context, r sesame.CIBARequest) {
+	err := p.cfg.CIBA.ExpireCIBARequest(ctx, r.ID, p.cfg.Now())
+	switch {
+	case err == nil:
+		p.record(ctx, sesame.AuditEvent{Event: EventCIBAExpired, Result: "success", UserID: r.UserID, Detail: "client " + r.ClientID + " request " + r.ID})
+	case !errors.Is(err, sesame.ErrNotFound):
+		p.cfg.Logger.Warn("expire approval", "request", r.ID, "err", err)
+	}
+}
+
+// ExpireApprovals marks every pending request past its expiry expired and
+// records each once; the sweeper calls it before deleting old requests.
+func (p *Provider) ExpireApprovals(ctx context.Context) (int, error) {
+	list, err := p.cfg.CIBA.ExpireCIBARequests(ctx, p.cfg.Now())
+	for _, r := range list {
+		p.record(ctx, sesame.AuditEvent{Event: EventCIBAExpired, Result: "success", UserID: r.UserID, Detail: "client " + r.ClientID + " request " + r.ID})
+	}
+	return len(list), err
 }
 
 // BeginApproval starts the passkey assertion that approves request id,
@@ -260,13 +334,27 @@ func (p *Provider) Approve(ctx context.Context, userID, id, ceremonyID string, c
 	if err != nil {
 		return err
 	}
-	u, err := p.cfg.Users.UserByID(ctx, userID)
+	return p.approve(ctx, r, ceremonyID, credential, "", func(amr []string, now time.Time) error {
+		return p.cfg.CIBA.DecideCIBARequest(ctx, r.ID, userID, sesame.CIBAApproved, amr, now)
+	})
+}
+
+// approve verifies the assertion that approves r and, if it holds, calls
+// decide with how the person approved; via says where ("" for a session,
+// "link" for the emailed link), for the audit trail.
+func (p *Provider) approve(ctx context.Context, r sesame.CIBARequest, ceremonyID string, credential []byte, via string,
+	decide func(amr []string, now time.Time) error) error {
+	u, err := p.cfg.Users.UserByID(ctx, r.UserID)
 	if err != nil {
 		return err
 	}
+	detail := "client " + r.ClientID + " request " + r.ID
+	if via != "" {
+		detail += " via " + via
+	}
 	proof, err := p.cfg.Passkeys.FinishApproval(ctx, u, ceremonyID, boundTo(r), credential)
 	if err != nil {
-		p.record(ctx, sesame.AuditEvent{Event: EventCIBAApproved, Result: sesame.ErrorCode(err), UserID: userID, Detail: "request " + r.ID})
+		p.record(ctx, sesame.AuditEvent{Event: EventCIBAApproved, Result: sesame.ErrorCode(err), UserID: r.UserID, Method: signin.MethodPasskey, Detail: detail})
 		return err
 	}
 	now := p.cfg.Now()
@@ -276,12 +364,12 @@ func (p *Provider) Approve(ctx context.Context, userID, id, ceremonyID string, c
 	if _, ok := satisfiedACR(r.ACRValues, proof.AMR); !ok {
 		return sesame.Errorf(sesame.EStepUpRequired, "This app asks for a device-bound passkey or security key (phrh); approve with one.")
 	}
-	if err := p.cfg.CIBA.DecideCIBARequest(ctx, r.ID, userID, sesame.CIBAApproved, proof.AMR, now); errors.Is(err, sesame.ErrNotFound) {
+	if err := decide(proof.AMR, now); errors.Is(err, sesame.ErrNotFound) {
 		return errApprovalGone
 	} else if err != nil {
 		return err
 	}
-	p.record(ctx, sesame.AuditEvent{Event: EventCIBAApproved, Result: "success", UserID: userID, Detail: "client " + r.ClientID + " request " + r.ID})
+	p.record(ctx, sesame.AuditEvent{Event: EventCIBAApproved, Result: "success", UserID: r.UserID, Method: signin.MethodPasskey, Detail: detail})
 	return nil
 }
 
@@ -290,6 +378,9 @@ func (p *Provider) Approve(ctx context.Context, userID, id, ceremonyID string, c
 func (p *Provider) DenyApproval(ctx context.Context, userID, id string) error {
 	if id == "" || len(id) > 64 {
 		return errApprovalGone
+	}
+	if _, err := p.pending(ctx, userID, id); err != nil {
+		return err
 	}
 	err := p.cfg.CIBA.DecideCIBARequest(ctx, id, userID, sesame.CIBADenied, nil, p.cfg.Now())
 	if errors.Is(err, sesame.ErrNotFound) {
@@ -322,6 +413,9 @@ func (p *Provider) redeemCIBA(ctx context.Context, c sesame.OAuthClient, form ur
 	case r.RedeemedAt != nil:
 		return TokenResponse{}, invalidGrant("The auth_req_id was redeemed already.")
 	case !now.Before(r.ExpiresAt):
+		if r.Status == sesame.CIBAPending {
+			p.expire(ctx, r)
+		}
 		return TokenResponse{}, &Error{Code: "expired_token", Description: "The approval request has expired.", Status: 400}
 	}
 	if err := p.cfg.CIBA.PollCIBARequest(ctx, hash, c.ID, now.Add(-CIBAInterval), now); errors.Is(err, sesame.ErrNotFound) {

@@ -113,6 +113,9 @@ type Config struct {
 	CIBA     CIBAStore
 	Passkeys Passkeys
 	SignIns  signin.Store
+	// Mail tells the person of a request (an email with the approval
+	// link); nil sends nothing.
+	Mail Mailer
 	// LimitClient, when set, counts one backchannel request of a client
 	// and answers a rate_limited error past its limit.
 	LimitClient func(ctx context.Context, clientID string) error

@@ -38,8 +38,9 @@ func sendMFACode(t testing.TB, e *testserver.Env, mfaToken, email string) string
 // publicAPI are the routes that take no Bearer token by design: every other
 // /api route must refuse an MFA-pending token.
 // The /signin and /signout pages read and deny OpenID Connect requests
-// before anyone has signed in.
-var publicAPI = regexp.MustCompile(`^/api/(email/|session/refresh$|password/login/|mfa/|webauthn/login/|recovery/|oauth2/requests/:id$|oauth2/requests/:id/deny$|oauth2/logout/)`)
+// before anyone has signed in; the /approve page holds the emailed link's
+// token instead of a session.
+var publicAPI = regexp.MustCompile(`^/api/(email/|session/refresh$|password/login/|mfa/|webauthn/login/|recovery/|oauth2/requests/:id$|oauth2/requests/:id/deny$|oauth2/logout/|approvals/link(/|$))`)
 
 // TestMFATokenIsNotABearer: an MFA-pending token used as a Bearer token on
 // every route that takes one answers 401 (SECURITY rule 28).

@@ -44,6 +44,12 @@ func (s *Server) oidcRoutes() {
 	api.Post("/oauth2/requests/:id/deny", s.limitIP(limit.OAuthPerIP), s.oauthDeny)
 	api.Get("/oauth2/logout/:id", s.oauthLogout)
 	api.Post("/oauth2/logout/:id/complete", s.limitIP(limit.OAuthPerIP), s.oauthLogoutComplete)
+	// The emailed link's routes come before /approvals/:id, which would
+	// take "link" for an id.
+	api.Post("/approvals/link", s.limitIP(limit.CodeVerifyPerIP), s.approvalByLink)
+	api.Post("/approvals/link/begin", s.limitIP(limit.WebAuthnBeginPerIP), s.approvalLinkBegin)
+	api.Post("/approvals/link/approve", s.limitIP(limit.WebAuthnFinishPerIP), s.approvalLinkApprove)
+	api.Post("/approvals/link/deny", s.limitIP(limit.CodeVerifyPerIP), s.approvalLinkDeny)
 	api.Get("/approvals", s.requireAuth, s.approvals)
 	api.Post("/approvals/:id/begin", s.requireAuth, s.requireLiveSession, s.approvalBegin)
 	api.Post("/approvals/:id/approve", s.requireAuth, s.requireLiveSession, s.approvalApprove)

@@ -267,6 +267,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		CIBA:     a.DB,
 		Passkeys: passkeys,
 		SignIns:  signin.StoreOf[*db.Tx](a.DB),
+		Mail:     a.queue,
 		LimitClient: func(ctx context.Context, clientID string) error {
 			return limits.Allow(ctx, limit.BCAuthorizePerClient, clientID)
 		},
@@ -364,14 +365,26 @@ func (a *App) sweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if swept, n, err := a.DB.SweepExpired(ctx, a.now()); err != nil {
-				a.Log.Warn("sweep failed", "err", err)
-			} else if !swept {
-				a.Log.Debug("sweep skipped: another instance is sweeping")
-			} else if n > 0 {
-				a.Log.Debug("swept expired rows", "rows", n)
-			}
+			a.SweepOnce(ctx)
 		}
+	}
+}
+
+// SweepOnce is one round of the sweeper: approvals that expired unanswered
+// are marked and recorded (each once, whichever instance gets there
+// first), then expired rows are deleted.
+func (a *App) SweepOnce(ctx context.Context) {
+	if n, err := a.OIDC.ExpireApprovals(ctx); err != nil {
+		a.Log.Warn("expiring approvals failed", "err", err)
+	} else if n > 0 {
+		a.Log.Debug("approvals expired", "requests", n)
+	}
+	if swept, n, err := a.DB.SweepExpired(ctx, a.now()); err != nil {
+		a.Log.Warn("sweep failed", "err", err)
+	} else if !swept {
+		a.Log.Debug("sweep skipped: another instance is sweeping")
+	} else if n > 0 {
+		a.Log.Debug("swept expired rows", "rows", n)
 	}
 }
 

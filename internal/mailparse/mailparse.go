@@ -136,9 +136,10 @@ func (n *newlineSkipper) Read(p []byte) (int, error) {
 }
 
 var (
-	codeLine = regexp.MustCompile(`(?m)^[ \t]*(\d{6})[ \t]*$`)
-	codeAny  = regexp.MustCompile(`(?:^|[^\w\-#&;=/])(\d{6})(?:$|[^\w\-])`)
-	linkTok  = regexp.MustCompile(`/auth/link#t=([^\s"'<>&]+)`)
+	codeLine   = regexp.MustCompile(`(?m)^[ \t]*(\d{6})[ \t]*$`)
+	codeAny    = regexp.MustCompile(`(?:^|[^\w\-#&;=/])(\d{6})(?:$|[^\w\-])`)
+	linkTok    = regexp.MustCompile(`/auth/link#t=([^\s"'<>&]+)`)
+	approveTok = regexp.MustCompile(`/approve#t=([^\s"'<>&]+)`)
 )
 
 // ExtractCode returns the 6-digit code in a message's text: a line that
@@ -158,6 +159,15 @@ func ExtractCode(text string) string {
 // "<base>/auth/link#t=<token>" in text, or "" if there is none.
 func ExtractLinkToken(text string) string {
 	if m := linkTok.FindStringSubmatch(text); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// ExtractApprovalToken returns the token in the first approval link of the
+// form "<base>/approve#t=<token>" in text, or "" if there is none.
+func ExtractApprovalToken(text string) string {
+	if m := approveTok.FindStringSubmatch(text); m != nil {
 		return m[1]
 	}
 	return ""

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sesame-auth/sesame/internal/mailparse"
 	"github.com/sesame-auth/sesame/internal/testsmtp"
 )
 
@@ -34,7 +35,7 @@ func (s *secrets) add(v string) {
 var secretKeys = map[string]bool{
 	"access_token": true, "mfa_token": true, "token": true, "challenge": true,
 	"signature": true, "clientDataJSON": true, "stored_key": true, "server_key": true,
-	"secret": true, "otpauth_uri": true,
+	"secret": true, "otpauth_uri": true, "auth_req_id": true,
 }
 
 // collectJSON adds the secret members of a JSON document, at any depth, and
@@ -73,6 +74,7 @@ func (s *secrets) collectJSON(body []byte) {
 func (s *secrets) collectMail(box *testsmtp.Server) {
 	for _, m := range box.Messages() {
 		s.add(testsmtp.ExtractLinkToken(m.Text))
+		s.add(mailparse.ExtractApprovalToken(m.Text))
 	}
 }
 
