@@ -401,20 +401,21 @@ func TestParseClientFirst(t *testing.T) {
 
 func TestParseClientFinal(t *testing.T) {
 	proof := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	nonce := "abcdefgh" + strings.Repeat("X", serverNonceLength) // client nonce, then the server's
 	for _, tc := range []struct {
 		in string
 		ok bool
 	}{
-		{"c=biws,r=abcdefghXYZ,p=" + proof, true},
+		{"c=biws,r=" + nonce + ",p=" + proof, true},
 		{"", false},
-		{"c=biws,r=abcdefghXYZ", false},
-		{"c=biws,p=" + proof + ",r=abcdefghXYZ", false},
-		{"c=eSws,r=abcdefghXYZ,p=" + proof, false}, // y,,
-		{"c=bixhPWFkbWluLA==,r=abcdefghXYZ,p=" + proof, false},
-		{"c=biws,r=abcdefghXYZ,x=ext,p=" + proof, false},
-		{"c=biws,r=abcdefghXYZ,p=" + base64.StdEncoding.EncodeToString(make([]byte, 20)), false},
-		{"c=biws,r=abcdefghXYZ,p=!!!!", false},
-		{"c=biws,r=abcdefghXYZ,p=" + strings.TrimRight(proof, "="), false},
+		{"c=biws,r=" + nonce + "", false},
+		{"c=biws,p=" + proof + ",r=" + nonce + "", false},
+		{"c=eSws,r=" + nonce + ",p=" + proof, false}, // y,,
+		{"c=bixhPWFkbWluLA==,r=" + nonce + ",p=" + proof, false},
+		{"c=biws,r=" + nonce + ",x=ext,p=" + proof, false},
+		{"c=biws,r=" + nonce + ",p=" + base64.StdEncoding.EncodeToString(make([]byte, 20)), false},
+		{"c=biws,r=" + nonce + ",p=!!!!", false},
+		{"c=biws,r=" + nonce + ",p=" + strings.TrimRight(proof, "="), false},
 		{"c=biws,r=,p=" + proof, false},
 		{"c=biws,r=abc\x00defgh,p=" + proof, false},
 		{"c=biws,r=" + strings.Repeat("x", maxMessageLength) + ",p=" + proof, false},

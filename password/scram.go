@@ -22,8 +22,10 @@ const (
 	maxMessageLength = 1024
 	minNonceLength   = 8
 	maxNonceLength   = 256
-	// serverNonceBytes is 144 bits of server nonce (SECURITY rule 22: 128+).
-	serverNonceBytes = 18
+	// serverNonceBytes is 144 bits of server nonce (SECURITY rule 22: 128+),
+	// sent as serverNonceLength characters of unpadded base64url.
+	serverNonceBytes  = 18
+	serverNonceLength = 24
 	// keyLength is the size of StoredKey, ServerKey and a proof: SHA-256.
 	keyLength = sha256.Size
 )
@@ -102,8 +104,8 @@ func parseClientFinal(msg string) (clientFinal, error) {
 	if fields[0][2:] != cbindGS2 {
 		return bad("c= must be biws, the base64 of the GS2 header n,,")
 	}
-	// The combined nonce: the client's and the server's.
-	if nonce := fields[1][2:]; len(nonce) < minNonceLength || len(nonce) > 2*maxNonceLength || !validNonceChars(nonce) {
+	// The combined nonce: the client's, then the server's.
+	if nonce := fields[1][2:]; len(nonce) < minNonceLength+serverNonceLength || len(nonce) > maxNonceLength+serverNonceLength || !validNonceChars(nonce) {
 		return bad("the nonce is not valid")
 	}
 	proof, err := base64.StdEncoding.Strict().DecodeString(fields[2][2:])

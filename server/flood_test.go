@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/sesame-auth/sesame/internal/testkit"
 	"github.com/sesame-auth/sesame/internal/testserver"
 )
 
@@ -14,7 +15,7 @@ import (
 // bounded, and another client is still served.
 func TestBeginFloodIsBounded(t *testing.T) {
 	if testing.Short() {
-		t.Skip("floods the server")
+		testkit.Missing(t, "-short: floods the server")
 	}
 	e := testserver.New(t, testserver.Options{TrustProxy: true})
 	attacker := testserver.H("X-Forwarded-For", "203.0.113.9")

@@ -118,7 +118,7 @@ func TestFinishFloodIsBounded(t *testing.T) {
 	for i := range rounds {
 		for _, req := range []struct{ path, body string }{
 			{"/api/webauthn/login/finish", fmt.Sprintf(`{"ceremony_id":"c%d","credential":{"id":"x"}}`, i)},
-			{"/api/password/login/finish", fmt.Sprintf(`{"login_id":"l%d","client_final":"c=biws,r=abcdefghijklmnop,p=%s"}`, i,
+			{"/api/password/login/finish", fmt.Sprintf(`{"login_id":"l%d","client_final":"c=biws,r=abcdefghijklmnopqrstuvwxyz0123456789,p=%s"}`, i,
 				"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")},
 		} {
 			r := e.Do(t, "POST", req.path, req.body, ua, ip)

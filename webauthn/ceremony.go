@@ -39,7 +39,7 @@ func (s *Service) begin(ctx context.Context, kind, userID string, session *goweb
 // returns it with its session data. A used ceremony answers used; an
 // expired or unknown one (swept, or never issued) answers expired.
 func (s *Service) consume(ctx context.Context, id string) (sesame.Ceremony, *gowebauthn.SessionData, error) {
-	if id == "" || len(id) > 64 {
+	if id == "" || len(id) > MaxCeremonyIDLength {
 		return sesame.Ceremony{}, nil, errExpired
 	}
 	c, err := s.cfg.Store.ConsumeCeremony(ctx, id, s.cfg.Now())
@@ -71,7 +71,7 @@ func (s *Service) consume(ctx context.Context, id string) (sesame.Ceremony, *gow
 // used; an expired or unknown one (swept, or never issued) answers
 // expired.
 func (s *Service) load(ctx context.Context, id string) (sesame.Ceremony, *gowebauthn.SessionData, error) {
-	if id == "" || len(id) > 64 {
+	if id == "" || len(id) > MaxCeremonyIDLength {
 		return sesame.Ceremony{}, nil, errExpired
 	}
 	c, err := s.cfg.Store.Ceremony(ctx, id)

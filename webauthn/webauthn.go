@@ -68,8 +68,11 @@ const (
 // Defaults.
 const (
 	// CeremonyTTL is how long a ceremony may be finished (SECURITY rule 1).
-	CeremonyTTL   = 5 * time.Minute
-	DefaultRPName = "Sesame"
+	CeremonyTTL = 5 * time.Minute
+	// MaxCeremonyIDLength bounds the ceremony id a finish may send: ours
+	// are 22 characters; a longer one is answered expired without a read.
+	MaxCeremonyIDLength = 64
+	DefaultRPName       = "Sesame"
 	// MaxNameLength is the longest credential name, in characters.
 	MaxNameLength = 64
 	// DefaultName names a credential of an authenticator we do not know.

@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/sesame-auth/sesame/internal/testkit"
 )
 
 // TestLinksOnlyTheClient: the load tool shares the machine with the server
@@ -12,7 +14,7 @@ import (
 func TestLinksOnlyTheClient(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("no go tool in PATH")
+		testkit.Missing(t, "no go tool in PATH")
 	}
 	out, err := exec.Command(goTool, "list", "-deps", ".").Output()
 	if err != nil {

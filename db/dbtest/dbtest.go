@@ -40,13 +40,13 @@ func Postgres(t testing.TB) *db.DB {
 	return open(t, CreateSchema(t, base))
 }
 
-// PostgresURL returns the test server's URL, skipping the test when none
-// is set.
+// PostgresURL returns the test server's URL; without one the test skips,
+// or fails in CI (testkit.Missing).
 func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
-		t.Skipf("%s not set", PostgresEnv)
+		testkit.Missing(t, "%s not set", PostgresEnv)
 	}
 	return base
 }

@@ -1,0 +1,106 @@
+package webauthn_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/internal/testauthn"
+	"github.com/sesame-auth/sesame/webauthn"
+)
+
+// TestCeremonyIDLengthLimit: a ceremony id of MaxCeremonyIDLength
+// characters is looked up and finishes, one character more is answered
+// expired without a lookup, and the ceremony stored under it stays
+// unspent. Both readers are covered: login's load and registration's
+// consume.
+func TestCeremonyIDLengthLimit(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	alice := f.user(t, "alice@example.com")
+	a := testauthn.New(origin)
+	f.register(t, alice, a, "")
+
+	// copyCeremony stores ceremony id again under an id of n characters
+	// of c.
+	copyCeremony := func(t *testing.T, id string, c byte, n int) string {
+		t.Helper()
+		cer, err := f.db.Ceremony(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cer.ID = strings.Repeat(string(c), n)
+		if err := f.db.CreateCeremony(ctx, cer); err != nil {
+			t.Fatal(err)
+		}
+		return cer.ID
+	}
+	spent := func(t *testing.T, id string) bool {
+		t.Helper()
+		c, err := f.db.Ceremony(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.ConsumedAt != nil
+	}
+
+	for _, n := range []int{webauthn.MaxCeremonyIDLength, webauthn.MaxCeremonyIDLength + 1} {
+		accepted := n <= webauthn.MaxCeremonyIDLength
+
+		t.Run("login/"+strconv.Itoa(n), func(t *testing.T) {
+			id, options, err := f.svc.BeginLogin(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			long := copyCeremony(t, id, 'l', n)
+			resp, err := a.Get(options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _, _, err := f.finishLogin(ctx, long, resp)
+			if accepted {
+				if err != nil || u.ID != alice.ID {
+					t.Fatalf("finish with a %d-character id = %s, %v; want alice", n, u.ID, err)
+				}
+				return
+			}
+			wantCode(t, err, sesame.EExpired)
+			if spent(t, long) {
+				t.Errorf("the ceremony under the %d-character id was spent", n)
+			}
+		})
+
+		t.Run("registration/"+strconv.Itoa(n), func(t *testing.T) {
+			before, err := f.svc.List(ctx, alice.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, options, err := f.svc.BeginRegistration(ctx, alice, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			long := copyCeremony(t, id, 'r', n)
+			resp, err := testauthn.New(origin).Create(options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.svc.FinishRegistration(ctx, alice, long, resp, "")
+			after, lerr := f.svc.List(ctx, alice.ID)
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			if accepted {
+				if err != nil || len(after) != len(before)+1 || !spent(t, long) {
+					t.Fatalf("finish with a %d-character id: %v, %d credentials (before %d)", n, err, len(after), len(before))
+				}
+				return
+			}
+			wantCode(t, err, sesame.EExpired)
+			if len(after) != len(before) || spent(t, long) {
+				t.Errorf("refused %d-character id: %d credentials (before %d), ceremony spent %v", n, len(after), len(before), spent(t, long))
+			}
+		})
+	}
+}
