@@ -32,8 +32,11 @@ const (
 	// EStepUpRequired: the app asks for a phishing-resistant sign-in
 	// (acr_values phr or phrh) that the session's sign-in was not.
 	EStepUpRequired = "step_up_required"
-	EUnavailable    = "unavailable"
-	EInternal       = "internal"
+	// EOtherBrowser: an app's sign-in request is being completed by a
+	// browser other than the one the app sent to Sesame.
+	EOtherBrowser = "other_browser"
+	EUnavailable  = "unavailable"
+	EInternal     = "internal"
 )
 
 // Error is an error a caller may be told about. Code is stable and machine

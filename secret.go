@@ -18,6 +18,9 @@ const (
 	PurposeRecoveryCodeMAC = "sesame/v1/recovery-code-mac"
 	// PurposeTOTPEncryption seals authenticator-app secrets at rest.
 	PurposeTOTPEncryption = "sesame/v1/totp-secret-encryption"
+	// PurposeOAuthRequestBinder keys the cookie that binds an app's
+	// sign-in request to the browser that started it.
+	PurposeOAuthRequestBinder = "sesame/v1/oauth-request-binder"
 )
 
 // RootSecret is the installation's root secret, from which every purpose key

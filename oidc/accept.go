@@ -25,9 +25,10 @@ type RequestInfo struct {
 }
 
 // Request returns what the page needs to know of a live authorization
-// request. A spent or expired one is 410 used or expired.
-func (p *Provider) Request(ctx context.Context, id string) (RequestInfo, error) {
-	r, c, err := p.liveRequest(ctx, id)
+// request. A spent or expired one is 410 used or expired; without the
+// request's binder, other_browser.
+func (p *Provider) Request(ctx context.Context, id, binder string) (RequestInfo, error) {
+	r, c, err := p.liveRequest(ctx, id, binder)
 	if err != nil {
 		return RequestInfo{}, err
 	}
@@ -43,7 +44,10 @@ var (
 	errRequestExpired = sesame.Errorf(sesame.EExpired, "This sign-in request has expired. Go back to the app and start again.")
 )
 
-func (p *Provider) liveRequest(ctx context.Context, id string) (sesame.OAuthRequest, sesame.OAuthClient, error) {
+// liveRequest returns request id and its client when the request is live
+// and binder is its own. An unknown, spent or expired request is told as
+// such before the binder is checked: the id alone already says that much.
+func (p *Provider) liveRequest(ctx context.Context, id, binder string) (sesame.OAuthRequest, sesame.OAuthClient, error) {
 	if id == "" || len(id) > 64 {
 		return sesame.OAuthRequest{}, sesame.OAuthClient{}, errRequestUnknown
 	}
@@ -57,6 +61,9 @@ func (p *Provider) liveRequest(ctx context.Context, id string) (sesame.OAuthRequ
 		return r, sesame.OAuthClient{}, errRequestUsed
 	case !p.cfg.Now().Before(r.ExpiresAt):
 		return r, sesame.OAuthClient{}, errRequestExpired
+	}
+	if err := p.checkBinder(id, binder); err != nil {
+		return r, sesame.OAuthClient{}, err
 	}
 	c, err := p.cfg.Store.OAuthClientByID(ctx, r.ClientID)
 	if errors.Is(err, sesame.ErrNotFound) {
@@ -77,9 +84,10 @@ type SignedIn struct {
 // Accept completes request id for the person signed in: it enforces
 // prompt=login, max_age and acr_values (SECURITY rule 49) and consent
 // (rule 48), then spends the request and returns where the browser goes:
-// the client's redirect_uri with code, state and iss.
-func (p *Provider) Accept(ctx context.Context, id string, who SignedIn, consent bool) (string, error) {
-	r, c, err := p.liveRequest(ctx, id)
+// the client's redirect_uri with code, state and iss. binder is the
+// request's cookie from the browser that asks.
+func (p *Provider) Accept(ctx context.Context, id, binder string, who SignedIn, consent bool) (string, error) {
+	r, c, err := p.liveRequest(ctx, id, binder)
 	if err != nil {
 		return "", err
 	}
@@ -150,9 +158,9 @@ var DenyErrors = []string{"login_required", "consent_required", "interaction_req
 
 // Deny refuses request id and returns where the browser goes: the
 // client's redirect_uri with error access_denied, or with errCode (one of
-// DenyErrors) when the request had prompt=none.
-func (p *Provider) Deny(ctx context.Context, id, errCode string) (string, error) {
-	r, _, err := p.liveRequest(ctx, id)
+// DenyErrors) when the request had prompt=none. binder is as for Accept.
+func (p *Provider) Deny(ctx context.Context, id, binder, errCode string) (string, error) {
+	r, _, err := p.liveRequest(ctx, id, binder)
 	if err != nil {
 		return "", err
 	}

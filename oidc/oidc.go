@@ -108,6 +108,10 @@ type Config struct {
 	Users  Users
 	Keys   *token.Keys
 	Audit  Auditor
+	// BinderKey keys the cookie binding an authorization request to its
+	// browser (sesame.PurposeOAuthRequestBinder); empty, New makes a
+	// random one, good for this process only.
+	BinderKey []byte
 	// CIBA keeps approval requests; Passkeys runs their assertions, whose
 	// spends (the ceremony, the credential's counter) SignIns commits.
 	CIBA     CIBAStore
@@ -151,6 +155,9 @@ func New(cfg Config) *Provider {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
+	}
+	if len(cfg.BinderKey) == 0 {
+		cfg.BinderKey = sesame.RandomBytes(32)
 	}
 	cfg.HTTPClient.Timeout = 5 * time.Second
 	if cfg.Retries == 0 {

@@ -118,7 +118,30 @@ func (s *Server) oauthAuthorize(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
+	s.setRequestCookie(c, id)
 	return c.Redirect("/signin?request="+url.QueryEscape(id), fiber.StatusSeeOther)
+}
+
+// requestCookie binds an authorization request to the browser the app
+// sent here (oidc.Provider.Binder). Its path is the request's own API
+// path, so a browser holds one per request (two tabs, two apps) and sends
+// each only with the calls about its request. SameSite=Lax: it is set on
+// the app's cross-site navigation and read by the page's same-origin
+// calls.
+const requestCookie = "sesame_request"
+
+func requestPath(id string) string { return "/api/oauth2/requests/" + url.PathEscape(id) }
+
+func (s *Server) setRequestCookie(c *fiber.Ctx, id string) {
+	c.Cookie(&fiber.Cookie{
+		Name:     requestCookie,
+		Value:    s.cfg.OIDC.Binder(id),
+		Path:     requestPath(id),
+		MaxAge:   int(oidc.RequestTTL / time.Second),
+		HTTPOnly: true,
+		Secure:   s.secure,
+		SameSite: fiber.CookieSameSiteLaxMode,
+	})
 }
 
 // oauthError writes an RFC 6749 §5.2 error, or hands anything that is not
@@ -222,7 +245,7 @@ type oauthClientJSON struct {
 }
 
 func (s *Server) oauthRequest(c *fiber.Ctx) error {
-	r, err := s.cfg.OIDC.Request(c.UserContext(), c.Params("id"))
+	r, err := s.cfg.OIDC.Request(c.UserContext(), c.Params("id"), c.Cookies(requestCookie))
 	if err != nil {
 		return err
 	}
@@ -249,7 +272,7 @@ func (s *Server) oauthAccept(c *fiber.Ctx) error {
 		return err
 	}
 	claims := claimsOf(c)
-	to, err := s.cfg.OIDC.Accept(c.UserContext(), c.Params("id"), oidc.SignedIn{
+	to, err := s.cfg.OIDC.Accept(c.UserContext(), c.Params("id"), c.Cookies(requestCookie), oidc.SignedIn{
 		UserID: claims.Subject, SessionID: claims.SessionID, AuthTime: claims.AuthTime, AMR: claims.AMR,
 	}, body.Consent)
 	if err != nil {
@@ -265,7 +288,7 @@ func (s *Server) oauthDeny(c *fiber.Ctx) error {
 	if err := parseBody(c, &body); err != nil {
 		return err
 	}
-	to, err := s.cfg.OIDC.Deny(c.UserContext(), c.Params("id"), body.Error)
+	to, err := s.cfg.OIDC.Deny(c.UserContext(), c.Params("id"), c.Cookies(requestCookie), body.Error)
 	if err != nil {
 		return err
 	}

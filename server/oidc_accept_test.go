@@ -22,7 +22,7 @@ func TestOIDCPromptNoneWithoutSession(t *testing.T) {
 	e := testserver.New(t, listening)
 	rp := newRP(t, e, oidc.NewClient{})
 	f := rp.authorize(t, url.Values{"prompt": {"none"}})
-	r := e.Do(t, "POST", "/api/oauth2/requests/"+f.requestID+"/deny", map[string]string{"error": "login_required"})
+	r := e.Do(t, "POST", "/api/oauth2/requests/"+f.requestID+"/deny", map[string]string{"error": "login_required"}, f.cookie())
 	if r.Status != http.StatusOK {
 		t.Fatalf("deny = %d %s", r.Status, r.Body)
 	}
@@ -30,9 +30,9 @@ func TestOIDCPromptNoneWithoutSession(t *testing.T) {
 		t.Fatalf("redirect = %v; want error=login_required", q)
 	}
 	f2 := rp.authorize(t, nil)
-	assertProblem(t, e.Do(t, "POST", "/api/oauth2/requests/"+f2.requestID+"/deny", map[string]string{"error": "login_required"}), http.StatusBadRequest, "bad_request")
-	assertProblem(t, e.Do(t, "POST", "/api/oauth2/requests/"+f2.requestID+"/deny", map[string]string{"error": "server_error"}), http.StatusBadRequest, "bad_request")
-	r = e.Do(t, "POST", "/api/oauth2/requests/"+f2.requestID+"/deny", nil)
+	assertProblem(t, e.Do(t, "POST", "/api/oauth2/requests/"+f2.requestID+"/deny", map[string]string{"error": "login_required"}, f2.cookie()), http.StatusBadRequest, "bad_request")
+	assertProblem(t, e.Do(t, "POST", "/api/oauth2/requests/"+f2.requestID+"/deny", map[string]string{"error": "server_error"}, f2.cookie()), http.StatusBadRequest, "bad_request")
+	r = e.Do(t, "POST", "/api/oauth2/requests/"+f2.requestID+"/deny", nil, f2.cookie())
 	if q := rp.landing(t, r, f2); q.Get("error") != "access_denied" {
 		t.Fatalf("deny = %v; want access_denied", q)
 	}
@@ -52,7 +52,7 @@ func TestOIDCReauthAndStepUp(t *testing.T) {
 
 		for _, extra := range []url.Values{{"max_age": {"0"}}, {"prompt": {"login"}}} {
 			f := rp.authorize(t, extra)
-			assertProblem(t, accept(t, e, f.requestID, emailSession.Access, true), http.StatusForbidden, "reauth_required")
+			assertProblem(t, accept(t, e, f, emailSession.Access, true), http.StatusForbidden, "reauth_required")
 			fresh := testauthn.SignIn(t, e, a, "")
 			rp.acceptOK(t, f, fresh.Access)
 		}
@@ -60,11 +60,11 @@ func TestOIDCReauthAndStepUp(t *testing.T) {
 		f := rp.authorize(t, url.Values{"max_age": {"60"}})
 		e.Clock.Advance(2 * time.Minute)
 		old := emailSession
-		assertProblem(t, accept(t, e, f.requestID, old.Access, true), http.StatusForbidden, "reauth_required")
+		assertProblem(t, accept(t, e, f, old.Access, true), http.StatusForbidden, "reauth_required")
 
 		f = rp.authorize(t, url.Values{"acr_values": {"phr"}})
 		emailAgain := e.SignIn(t, "carol@example.com")
-		p := assertProblem(t, accept(t, e, f.requestID, emailAgain.Access, true), http.StatusForbidden, "step_up_required")
+		p := assertProblem(t, accept(t, e, f, emailAgain.Access, true), http.StatusForbidden, "step_up_required")
 		if p["acr_values"] == nil {
 			t.Errorf("step_up_required does not say what is asked: %v", p)
 		}
@@ -84,7 +84,7 @@ func TestOIDCReauthAndStepUp(t *testing.T) {
 		testauthn.Register(t, e, synced, passkey.Access)
 		swk := testauthn.SignIn(t, e, synced, "")
 		f = rp.authorize(t, url.Values{"acr_values": {"phrh"}})
-		assertProblem(t, accept(t, e, f.requestID, swk.Access, true), http.StatusForbidden, "step_up_required")
+		assertProblem(t, accept(t, e, f, swk.Access, true), http.StatusForbidden, "step_up_required")
 		f = rp.authorize(t, url.Values{"acr_values": {"phr"}})
 		rp.acceptOK(t, f, swk.Access)
 	})
@@ -101,16 +101,16 @@ func TestOIDCAcceptRefusals(t *testing.T) {
 
 	f := rp.authorize(t, nil)
 	rp.acceptOK(t, f, s.Access)
-	assertProblem(t, accept(t, e, f.requestID, s.Access, true), http.StatusGone, "used")
-	assertProblem(t, e.Do(t, "POST", "/api/oauth2/requests/"+f.requestID+"/deny", nil), http.StatusGone, "used")
-	assertProblem(t, e.Do(t, "GET", "/api/oauth2/requests/"+f.requestID, nil), http.StatusGone, "used")
-	assertProblem(t, accept(t, e, "nope", s.Access, true), http.StatusNotFound, "not_found")
+	assertProblem(t, accept(t, e, f, s.Access, true), http.StatusGone, "used")
+	assertProblem(t, e.Do(t, "POST", "/api/oauth2/requests/"+f.requestID+"/deny", nil, f.cookie()), http.StatusGone, "used")
+	assertProblem(t, e.Do(t, "GET", "/api/oauth2/requests/"+f.requestID, nil, f.cookie()), http.StatusGone, "used")
+	assertProblem(t, accept(t, e, flow{requestID: "nope"}, s.Access, true), http.StatusNotFound, "not_found")
 
 	f = rp.authorize(t, nil)
-	r := e.Do(t, "POST", "/api/oauth2/requests/"+f.requestID+"/accept", map[string]bool{"consent": true})
+	r := e.Do(t, "POST", "/api/oauth2/requests/"+f.requestID+"/accept", map[string]bool{"consent": true}, f.cookie())
 	assertProblem(t, r, http.StatusUnauthorized, "unauthorized")
 	r = e.Do(t, "POST", "/api/oauth2/requests/"+f.requestID+"/accept", map[string]bool{"consent": true},
-		testserver.Bearer(s.Access), testserver.H("Origin", "https://evil.example.com"))
+		testserver.Bearer(s.Access), testserver.H("Origin", "https://evil.example.com"), f.cookie())
 	assertProblem(t, r, http.StatusForbidden, "forbidden")
 	// The request is still good after those refusals.
 	rp.acceptOK(t, f, s.Access)
@@ -118,14 +118,14 @@ func TestOIDCAcceptRefusals(t *testing.T) {
 	f = rp.authorize(t, nil)
 	e.Clock.Advance(oidc.RequestTTL + time.Second)
 	s = testauthn.SignIn(t, e, a, "")
-	assertProblem(t, accept(t, e, f.requestID, s.Access, true), http.StatusGone, "expired")
+	assertProblem(t, accept(t, e, f, s.Access, true), http.StatusGone, "expired")
 
 	// An access token whose session has ended cannot accept.
 	f = rp.authorize(t, nil)
 	if r := e.Do(t, "POST", "/api/session/logout", nil, testserver.Bearer(s.Access)); r.Status != http.StatusNoContent {
 		t.Fatalf("logout = %d", r.Status)
 	}
-	assertProblem(t, accept(t, e, f.requestID, s.Access, true), http.StatusUnauthorized, "unauthorized")
+	assertProblem(t, accept(t, e, f, s.Access, true), http.StatusUnauthorized, "unauthorized")
 }
 
 // TestOIDCConsentWithdrawn is rule 48: /api/me/apps lists the approval;
@@ -155,6 +155,6 @@ func TestOIDCConsentWithdrawn(t *testing.T) {
 			t.Error("the access token outlived the withdrawn consent")
 		}
 		f = rp.authorize(t, nil)
-		assertProblem(t, accept(t, e, f.requestID, s.Access, false), http.StatusForbidden, "consent_required")
+		assertProblem(t, accept(t, e, f, s.Access, false), http.StatusForbidden, "consent_required")
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/sesame-auth/sesame"
@@ -39,9 +38,8 @@ func BenchmarkOIDCCodeLogin(b *testing.B) {
 			verifier := sesame.NewToken()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				r := e.Do(b, "GET", authorizeURL(id, rpRedirect, func(q url.Values) { q.Set("code_challenge", s256(verifier)) }), nil)
-				req := strings.TrimPrefix(r.Header.Get("Location"), "/signin?request=")
-				r = e.Do(b, "POST", "/api/oauth2/requests/"+req+"/accept", map[string]bool{"consent": true}, testserver.Bearer(s.Access))
+				f := started(b, e.Do(b, "GET", authorizeURL(id, rpRedirect, func(q url.Values) { q.Set("code_challenge", s256(verifier)) }), nil))
+				r := e.Do(b, "POST", "/api/oauth2/requests/"+f.requestID+"/accept", map[string]bool{"consent": true}, testserver.Bearer(s.Access), f.cookie())
 				to, _ := r.JSON(b)["redirect_to"].(string)
 				u, _ := url.Parse(to)
 				r = e.Do(b, "POST", "/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
@@ -63,14 +61,13 @@ func BenchmarkOIDCRefresh(b *testing.B) {
 	s := testauthn.SignIn(b, e, a, "")
 	id, basic := benchClient(b, e, "RS256")
 	verifier := sesame.NewToken()
-	r := e.Do(b, "GET", authorizeURL(id, rpRedirect, func(q url.Values) {
+	f := started(b, e.Do(b, "GET", authorizeURL(id, rpRedirect, func(q url.Values) {
 		q.Set("code_challenge", s256(verifier))
 		q.Set("scope", "openid offline_access")
-	}), nil)
-	req := strings.TrimPrefix(r.Header.Get("Location"), "/signin?request=")
-	to, _ := e.Do(b, "POST", "/api/oauth2/requests/"+req+"/accept", map[string]bool{"consent": true}, testserver.Bearer(s.Access)).JSON(b)["redirect_to"].(string)
+	}), nil))
+	to, _ := e.Do(b, "POST", "/api/oauth2/requests/"+f.requestID+"/accept", map[string]bool{"consent": true}, testserver.Bearer(s.Access), f.cookie()).JSON(b)["redirect_to"].(string)
 	u, _ := url.Parse(to)
-	r = e.Do(b, "POST", "/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
+	r := e.Do(b, "POST", "/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
 		"redirect_uri": {rpRedirect}, "code_verifier": {verifier}}.Encode(), formType, basic)
 	refresh, _ := r.JSON(b)["refresh_token"].(string)
 	b.ResetTimer()

@@ -27,13 +27,13 @@ func TestOIDCCodeFlow(t *testing.T) {
 			t.Run(alg, func(t *testing.T) {
 				rp := newRP(t, e, oidc.NewClient{Name: "App " + alg, IDTokenAlg: alg})
 				f := rp.authorize(t, nil)
-				info := e.Do(t, "GET", "/api/oauth2/requests/"+f.requestID, nil)
+				info := e.Do(t, "GET", "/api/oauth2/requests/"+f.requestID, nil, f.cookie())
 				m := info.JSON(t)
 				if info.Status != http.StatusOK || m["client"].(map[string]any)["name"] != "App "+alg {
 					t.Fatalf("request info = %d %s", info.Status, info.Body)
 				}
 				// First time: consent is asked for, then given.
-				r := accept(t, e, f.requestID, s.Access, false)
+				r := accept(t, e, f, s.Access, false)
 				assertProblem(t, r, http.StatusForbidden, "consent_required")
 				if scopes, _ := r.JSON(t)["scopes"].([]any); len(scopes) != 2 {
 					t.Errorf("consent_required scopes = %v; want openid email", r.JSON(t)["scopes"])
@@ -70,7 +70,7 @@ func TestOIDCCodeFlow(t *testing.T) {
 				}
 				// The second time the consent stands: no question.
 				f2 := rp.authorize(t, nil)
-				q2 := rp.landing(t, accept(t, e, f2.requestID, s.Access, false), f2)
+				q2 := rp.landing(t, accept(t, e, f2, s.Access, false), f2)
 				rp.exchange(t, f2, q2.Get("code"))
 			})
 		}

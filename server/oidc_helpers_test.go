@@ -67,6 +67,32 @@ func newRP(t *testing.T, e *testserver.Env, n oidc.NewClient) *relyingParty {
 type flow struct {
 	state, nonce, verifier string
 	requestID              string
+	// binder is the request's cookie, which the browser got with the
+	// redirect to /signin and sends with every call about the request.
+	binder string
+}
+
+// requestCookie is the cookie binding a request to its browser.
+const requestCookie = "sesame_request"
+
+// cookie is the Cookie header the browser sends with the calls about f's
+// request.
+func (f flow) cookie() testserver.Header { return testserver.Cookie(requestCookie, f.binder) }
+
+// started reads an answer to /oauth2/authorize as the browser keeps it: a
+// 303 to /signin?request=ID with the request's cookie, scoped to the
+// request's own API path.
+func started(t testing.TB, r testserver.Response) flow {
+	t.Helper()
+	loc := r.Header.Get("Location")
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin?request=") {
+		t.Fatalf("authorize = %d Location %q %s; want 303 to /signin?request=", r.Status, loc, r.Body)
+	}
+	f := flow{requestID: strings.TrimPrefix(loc, "/signin?request="), binder: r.Cookie(requestCookie)}
+	if f.binder == "" {
+		t.Fatalf("authorize set no %s cookie", requestCookie)
+	}
+	return f
 }
 
 // authorize sends the browser to /oauth2/authorize with extra parameters
@@ -82,27 +108,23 @@ func (rp *relyingParty) authorize(t *testing.T, extra url.Values, opts ...oauth2
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rp.e.Do(t, "GET", u.RequestURI(), nil)
-	loc := r.Header.Get("Location")
-	if r.Status != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin?request=") {
-		t.Fatalf("authorize = %d Location %q %s; want 303 to /signin?request=", r.Status, loc, r.Body)
-	}
-	f.requestID = strings.TrimPrefix(loc, "/signin?request=")
+	s := started(t, rp.e.Do(t, "GET", u.RequestURI(), nil))
+	f.requestID, f.binder = s.requestID, s.binder
 	return f
 }
 
 // accept is the /signin page accepting the request with the person's
-// Bearer token.
-func accept(t *testing.T, e *testserver.Env, requestID, access string, consent bool) testserver.Response {
+// Bearer token, from the browser that started it.
+func accept(t *testing.T, e *testserver.Env, f flow, access string, consent bool) testserver.Response {
 	t.Helper()
-	return e.Do(t, "POST", "/api/oauth2/requests/"+requestID+"/accept", map[string]bool{"consent": consent},
-		testserver.Bearer(access), testserver.H("Origin", e.PublicURL))
+	return e.Do(t, "POST", "/api/oauth2/requests/"+f.requestID+"/accept", map[string]bool{"consent": consent},
+		testserver.Bearer(access), testserver.H("Origin", e.PublicURL), f.cookie())
 }
 
 // acceptOK accepts and returns the redirect's query, checking state and iss.
 func (rp *relyingParty) acceptOK(t *testing.T, f flow, access string) url.Values {
 	t.Helper()
-	r := accept(t, rp.e, f.requestID, access, true)
+	r := accept(t, rp.e, f, access, true)
 	if r.Status != http.StatusOK {
 		t.Fatalf("accept = %d %s; want 200", r.Status, r.Body)
 	}

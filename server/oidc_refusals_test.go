@@ -286,9 +286,8 @@ func TestOIDCConfidentialWithoutPKCE(t *testing.T) {
 	rp := newRP(t, e, oidc.NewClient{Name: "Gitea", Trusted: true, NoPKCE: true})
 	noPKCE := func(q url.Values) { q.Del("code_challenge"); q.Del("code_challenge_method") }
 	code := func() string {
-		r := e.Do(t, "GET", authorizeURL(rp.client.ID, rpRedirect, noPKCE), nil)
-		id := strings.TrimPrefix(r.Header.Get("Location"), "/signin?request=")
-		to, _ := accept(t, e, id, s.Access, false).JSON(t)["redirect_to"].(string)
+		f := started(t, e.Do(t, "GET", authorizeURL(rp.client.ID, rpRedirect, noPKCE), nil))
+		to, _ := accept(t, e, f, s.Access, false).JSON(t)["redirect_to"].(string)
 		u, _ := url.Parse(to)
 		return u.Query().Get("code")
 	}

@@ -34,7 +34,7 @@ func TestOIDCClientAuthMethods(t *testing.T) {
 		pub.cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 		pub.cfg.RedirectURL = "http://127.0.0.1:41234/callback"
 		f := pub.authorize(t, nil)
-		r := accept(t, e, f.requestID, s.Access, false)
+		r := accept(t, e, f, s.Access, false)
 		to, _ := r.JSON(t)["redirect_to"].(string)
 		u, _ := url.Parse(to)
 		pub.exchange(t, f, u.Query().Get("code"))

@@ -33,6 +33,7 @@ var statusOf = map[string]int{
 	sesame.EAccountDisabled:    fiber.StatusForbidden,
 	sesame.EConsentRequired:    fiber.StatusForbidden,
 	sesame.EStepUpRequired:     fiber.StatusForbidden,
+	sesame.EOtherBrowser:       fiber.StatusForbidden,
 	sesame.EUnavailable:        fiber.StatusServiceUnavailable,
 	sesame.EInternal:           fiber.StatusInternalServerError,
 }
@@ -55,6 +56,7 @@ var titleOf = map[string]string{
 	sesame.EAccountDisabled:    "Account disabled",
 	sesame.EConsentRequired:    "Consent required",
 	sesame.EStepUpRequired:     "Stronger sign-in required",
+	sesame.EOtherBrowser:       "Started in another browser",
 	sesame.EUnavailable:        "Service unavailable",
 	sesame.EInternal:           "Internal error",
 }

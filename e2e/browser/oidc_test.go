@@ -310,8 +310,10 @@ func TestAppsRemoveAccess(t *testing.T) {
 
 // TestAppHandOverEdges: an app asking with prompt=none never shows a page
 // and, without a Sesame session, hears login_required at once; a request
-// id that is unknown or spent gets a plain page with a way on; the plain
-// sign-out page says so when nobody is signed in.
+// id that is unknown or spent gets a plain page with a way on, and so does
+// a live one opened in another browser, while the browser that started it
+// can still answer the app; the plain sign-out page says so when nobody is
+// signed in.
 func TestAppHandOverEdges(t *testing.T) {
 	t.Parallel() // no authenticator
 	env := newEnv(t)
@@ -327,6 +329,23 @@ func TestAppHandOverEdges(t *testing.T) {
 	b.waitVisible("#step-gone")
 	b.waitText("#gone-heading", "This sign-in has expired")
 	b.shot("gone")
+
+	// A live request opened in another browser (the link passed on): that
+	// browser lacks the request's cookie, so it is told to start again at
+	// the app; the browser the app sent here still completes it.
+	wiki := startApp(t, env, "Wiki", appOptions{})
+	b.visit(wiki.url)
+	b.click("#sign-in")
+	b.waitText("#signin-heading", "Sign in to Wiki with Sesame")
+	handover := eval[string](b, `location.pathname + location.search`)
+	other := openTab(t, env, "elsewhere", tabOptions{})
+	other.open(handover)
+	other.waitVisible("#step-gone")
+	other.waitText("#gone-heading", "This sign-in started in another browser")
+	other.shot("other-browser")
+	b.click("#handover-cancel")
+	b.waitApp(wiki, relyingparty.CallbackPath)
+	b.waitText("#detail", "access_denied")
 
 	b.open("/signout")
 	b.waitVisible("#step-done")

@@ -13,7 +13,7 @@ let user = null; // the user of the latest session answer
 // Problem codes the pages put into words; anything else is "internal".
 const known = new Set(["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "invalid_code",
   "expired", "used", "invalid_credentials", "ceremony_failed", "rate_limited", "too_large",
-  "reauth_required", "internal", "unavailable"]);
+  "reauth_required", "other_browser", "internal", "unavailable"]);
 
 // APIError is an RFC 9457 problem the server answered, or a network
 // failure (code "unavailable", status 0).

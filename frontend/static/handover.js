@@ -215,9 +215,14 @@ function stepUpStep() {
   if (stepUpTried) fail(new PageError("stepup.notEnough", { app }));
 }
 
-function gone() {
+// gone says the request cannot be completed here: it is spent or
+// expired, or it belongs to another browser (the cookie /oauth2/authorize
+// set binds it to the browser the app sent here).
+function gone(otherBrowser) {
   forget();
   clearMessages();
+  render($("gone-heading"), otherBrowser ? "handover.otherBrowserHeading" : "handover.goneHeading");
+  render($("gone-text"), otherBrowser ? "handover.otherBrowser" : "handover.gone");
   showStep("step-gone");
 }
 
@@ -230,6 +235,7 @@ function elsewhere() {
 // stuck shows an error the page cannot get past without trying again.
 function stuck(e) {
   if (e instanceof APIError && (e.status === 404 || e.status === 410)) { gone(); return; }
+  if (e instanceof APIError && e.code === "other_browser") { gone(true); return; }
   showStep("step-handover");
   $("handover-retry").hidden = false;
   fail(e);
@@ -255,6 +261,7 @@ async function accept(consent) {
 async function refused(e) {
   const code = e instanceof APIError ? e.code : "";
   if (code === "expired" || code === "used" || e.status === 404) { gone(); return; }
+  if (code === "other_browser") { gone(true); return; }
   if (silent() && e instanceof APIError && e.status < 500 && e.status > 0) {
     await deny(code === "consent_required" ? "consent_required" : "login_required");
     return;

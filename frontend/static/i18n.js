@@ -27,6 +27,7 @@ const dict = {
     "err.invalid_code_left": "That code is not right. Tries left: {n}.",
     "err.expired": "This code or link has expired. Please start again.",
     "err.used": "This link or code was already used. Please start again.",
+    "err.other_browser": "This sign-in was started in another browser. Go back to the app in this browser and sign in again.",
     "err.invalid_credentials": "The email address or password is not right.",
     "err.ceremony_failed": "That passkey could not be used. Try again, or choose another way.",
     "err.rate_limited": "Too many tries. Please wait a moment and try again.",
@@ -303,6 +304,8 @@ const dict = {
     "handover.elsewhere": "You finished signing in to {app} in another tab. You can close this one.",
     "handover.goneHeading": "This sign-in has expired",
     "handover.gone": "A sign-in from an app works once, for 10 minutes. Go back to the app and sign in there again.",
+    "handover.otherBrowserHeading": "This sign-in started in another browser",
+    "handover.otherBrowser": "For your safety, a sign-in from an app finishes in the browser where it started. Go back to the app in this browser and sign in there again.",
     "handover.account": "Go to your Sesame account",
     "handover.retry": "Try again",
 
@@ -377,6 +380,7 @@ const dict = {
     "err.invalid_code_left": "コードが正しくありません。あと{n}回試せます。",
     "err.expired": "このコードまたはリンクは有効期限が切れています。最初からやり直してください。",
     "err.used": "このリンクまたはコードはすでに使用されています。最初からやり直してください。",
+    "err.other_browser": "このサインインは別のブラウザで開始されました。このブラウザでアプリに戻り、もう一度サインインしてください。",
     "err.invalid_credentials": "メールアドレスまたはパスワードが正しくありません。",
     "err.ceremony_failed": "このパスキーは使用できませんでした。もう一度試すか、別の方法を選んでください。",
     "err.rate_limited": "試行回数が多すぎます。しばらく待ってからもう一度お試しください。",
@@ -653,6 +657,8 @@ const dict = {
     "handover.elsewhere": "別のタブで {app} へのサインインが完了しました。このタブは閉じてかまいません。",
     "handover.goneHeading": "このサインインは有効期限が切れています",
     "handover.gone": "アプリからのサインインは1回だけ、10分間有効です。アプリに戻って、もう一度サインインしてください。",
+    "handover.otherBrowserHeading": "このサインインは別のブラウザで開始されました",
+    "handover.otherBrowser": "安全のため、アプリからのサインインは開始したブラウザでのみ完了できます。このブラウザでアプリに戻り、もう一度サインインしてください。",
     "handover.account": "Sesame のアカウントへ",
     "handover.retry": "もう一度試す",
 

@@ -259,15 +259,16 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	}
 	observe := oidc.Observer(func(string, string) {}) // the server, which owns the metrics, comes next
 	a.OIDC = oidc.New(oidc.Config{
-		Issuer:   cfg.PublicURL,
-		Store:    a.DB,
-		Users:    a.DB,
-		Keys:     a.Keys,
-		Audit:    auditLog,
-		CIBA:     a.DB,
-		Passkeys: passkeys,
-		SignIns:  signin.StoreOf[*db.Tx](a.DB),
-		Mail:     a.queue,
+		Issuer:    cfg.PublicURL,
+		Store:     a.DB,
+		Users:     a.DB,
+		Keys:      a.Keys,
+		Audit:     auditLog,
+		BinderKey: secret.Key(sesame.PurposeOAuthRequestBinder),
+		CIBA:      a.DB,
+		Passkeys:  passkeys,
+		SignIns:   signin.StoreOf[*db.Tx](a.DB),
+		Mail:      a.queue,
 		LimitClient: func(ctx context.Context, clientID string) error {
 			return limits.Allow(ctx, limit.BCAuthorizePerClient, clientID)
 		},

@@ -87,7 +87,16 @@ func (s started) signIn(t *testing.T, session testserver.Session) string {
 	if res.StatusCode != http.StatusSeeOther || loc.Path != "/signin" || id == "" {
 		t.Fatalf("login ends at %d %s; want Sesame's /signin?request=ID", res.StatusCode, loc)
 	}
-	r := s.e.Do(t, "POST", "/api/oauth2/requests/"+id+"/accept", map[string]bool{"consent": true}, testserver.Bearer(session.Access))
+	// The page's calls carry the cookie that binds the request to this
+	// browser: the one the jar would send to the request's API path.
+	api, _ := url.Parse(s.e.BaseURL + "/api/oauth2/requests/" + id + "/accept")
+	var binder testserver.Header
+	for _, c := range s.browser.Jar.Cookies(api) {
+		if c.Name == "sesame_request" {
+			binder = testserver.Cookie(c.Name, c.Value)
+		}
+	}
+	r := s.e.Do(t, "POST", "/api/oauth2/requests/"+id+"/accept", map[string]bool{"consent": true}, testserver.Bearer(session.Access), binder)
 	to, _ := r.JSON(t)["redirect_to"].(string)
 	if r.Status != http.StatusOK || !strings.HasPrefix(to, s.base+relyingparty.CallbackPath+"?") {
 		t.Fatalf("accept: %d %s", r.Status, r.Body)
