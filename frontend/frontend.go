@@ -31,8 +31,8 @@ func Static() fs.FS {
 	return sub
 }
 
-// Page returns the HTML of the page name ("signin", "link", "account",
-// "signout").
+// Page returns the HTML of the page name ("signin", "link", "approve",
+// "account", "signout").
 func Page(name string) ([]byte, error) {
 	return files.ReadFile("pages/" + name + ".html")
 }

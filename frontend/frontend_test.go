@@ -30,7 +30,7 @@ func TestLanguage(t *testing.T) {
 }
 
 func TestPageFor(t *testing.T) {
-	for _, name := range []string{"signin", "link", "account", "signout"} {
+	for _, name := range []string{"signin", "link", "approve", "account", "signout"} {
 		en, err := PageFor(name, "en")
 		if err != nil || !bytes.Contains(en, []byte(`<html lang="en">`)) {
 			t.Fatalf("PageFor(%q, en) = %.40q, %v; want <html lang=\"en\">", name, en, err)

@@ -68,7 +68,7 @@ func TestOversizedBody(t *testing.T) {
 
 func TestSecurityHeaders(t *testing.T) {
 	e := testserver.New(t, testserver.Options{})
-	for _, path := range []string{"/signin", "/signin?request=abc", "/signout", "/signout?logout=abc", "/auth/link", "/account", "/api/me", "/healthz"} {
+	for _, path := range []string{"/signin", "/signin?request=abc", "/signout", "/signout?logout=abc", "/auth/link", "/approve", "/account", "/api/me", "/healthz"} {
 		r := e.Do(t, "GET", path, nil)
 		csp := r.Header.Get("Content-Security-Policy")
 		if !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {

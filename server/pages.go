@@ -28,6 +28,9 @@ func (s *Server) pages() {
 	// GET /auth/link renders the confirm page and changes nothing; the
 	// token stays in the fragment (SECURITY rule 14).
 	s.app.Get("/auth/link", page("link"))
+	// GET /approve shows an app's request for approval from the emailed
+	// link, whose token stays in the fragment; the page's POSTs act.
+	s.app.Get("/approve", page("approve"))
 	s.app.Get("/account", page("account"))
 	if s.cfg.Outbox != nil {
 		s.app.Get("/dev/outbox", s.outbox)

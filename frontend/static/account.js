@@ -13,6 +13,7 @@ import * as notes from "/static/notes.js";
 import * as activity from "/static/activity.js";
 import { fieldError, watch } from "/static/messages.js";
 import * as lifecycle from "/static/lifecycle.js";
+import * as approvals from "/static/approvals.js";
 
 setup();
 
@@ -22,9 +23,11 @@ let apps = null; // null: this server lists no apps
 async function load() {
   const listed = authed("GET", "/api/me/apps").catch(() => null);
   const events = activity.load();
+  const waiting = approvals.load();
   me = await authed("GET", "/api/me");
   apps = await listed;
   await events;
+  await waiting;
 }
 
 async function start() {
@@ -47,6 +50,7 @@ async function start() {
   draw();
   $("account").hidden = false;
   signal();
+  approvals.watch();
 }
 
 function draw() {
@@ -56,6 +60,7 @@ function draw() {
   drawApps();
   drawSessions();
   activity.draw({ when: ago, device });
+  approvals.draw();
   lifecycle.draw(me); // authenticator app, recovery codes, name, email, deletion
 }
 

@@ -113,6 +113,17 @@ export async function secondFactor(mfaToken) {
   });
 }
 
+// approve runs the passkey assertion that approves an app's request
+// (API.md "Approvals"): begin answers the ceremony, whose challenge the
+// server bound to the request and its message; finish gets
+// {ceremony_id, credential}. The two are the emailed link's or the
+// session's endpoints.
+export async function approve(begin, finish) {
+  const ceremony = await begin();
+  const cred = await navigator.credentials.get({ publicKey: parseRequest(ceremony.publicKey) });
+  return finish({ ceremony_id: ceremony.ceremony_id, credential: toJSON(cred) });
+}
+
 // register adds a passkey (authenticator "platform"), a security key
 // ("cross-platform") or whatever the browser offers (null) to the signed-in
 // account, and returns the new Credential.
