@@ -12,6 +12,8 @@ const (
 	PurposeCodeMAC        = "sesame/v1/email-code-mac"
 	PurposeFakeSalt       = "sesame/v1/scram-fake-salt"
 	PurposeFakeCredential = "sesame/v1/webauthn-fake-credential"
+	// PurposeLoginChallenge keys the MAC of passkey sign-in tickets.
+	PurposeLoginChallenge = "sesame/v1/webauthn-login-challenge"
 	PurposeKeyEncryption  = "sesame/v1/signing-key-encryption"
 	PurposeMailSeal       = "sesame/v1/mail-outbox-seal"
 	// PurposeRecoveryCodeMAC keys the HMAC recovery codes are stored as.

@@ -88,3 +88,56 @@ func TestCeremonyConsumedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestChallengeSpentOnce: a sign-in ticket's challenge is spent once, by
+// its hash, whether concurrently or inside a sign-in transaction (whose
+// rollback leaves it unspent), and swept after its expiry.
+func TestChallengeSpentOnce(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		hash, expires := sesame.RandomBytes(32), t0.Add(5*time.Minute)
+		errRollback := errors.New("roll back")
+		if err := d.SignInTx(ctx, func(tx *db.Tx) error {
+			if err := tx.SpendChallenge(ctx, hash, expires); err != nil {
+				return err
+			}
+			return errRollback
+		}); !errors.Is(err, errRollback) {
+			t.Fatalf("SignInTx = %v", err)
+		}
+		var won atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				spend := func() error { return d.SpendChallenge(ctx, hash, expires) }
+				if i%2 == 0 {
+					spend = func() error {
+						return d.SignInTx(ctx, func(tx *db.Tx) error { return tx.SpendChallenge(ctx, hash, expires) })
+					}
+				}
+				switch err := spend(); {
+				case err == nil:
+					won.Add(1)
+				case sesame.ErrorCode(err) != sesame.EConflict:
+					t.Errorf("SpendChallenge: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if won.Load() != 1 {
+			t.Fatalf("%d concurrent spends succeeded; want 1", won.Load())
+		}
+		// Another challenge of the same expiry is its own.
+		if err := d.SpendChallenge(ctx, sesame.RandomBytes(32), expires); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := d.SweepSpentChallenges(ctx, expires, 0); err != nil || n != 0 {
+			t.Fatalf("sweep at expiry = %d, %v; want 0", n, err)
+		}
+		if n, err := d.SweepSpentChallenges(ctx, expires.Add(time.Millisecond), 0); err != nil || n != 2 {
+			t.Fatalf("sweep after expiry = %d, %v; want 2", n, err)
+		}
+	})
+}

@@ -88,7 +88,7 @@ func (db *DB) AuditRetention() time.Duration {
 
 // SweepExpired deletes every row that can no longer matter (email flows,
 // rate-limit windows, ended sessions and their refresh tokens, WebAuthn
-// ceremonies, SCRAM logins, password sets, used MFA tokens, finished mail,
+// ceremonies and spent challenges, SCRAM logins, password sets, used MFA tokens, finished mail,
 // audit rows past their retention), holding the "sweep" lock so that one
 // instance at a time does it. It reports whether this instance swept, and
 // how many rows went.
@@ -97,6 +97,7 @@ func (db *DB) SweepExpired(ctx context.Context, now time.Time) (swept bool, rows
 		for _, sweep := range []func() (int64, error){
 			func() (int64, error) { return db.Sweep(ctx, now, SpentKeep) },
 			func() (int64, error) { return db.SweepCeremonies(ctx, now, ShortKeep) },
+			func() (int64, error) { return db.SweepSpentChallenges(ctx, now, ShortKeep) },
 			func() (int64, error) { return db.SweepPasswordRows(ctx, now, ShortKeep) },
 			func() (int64, error) { return db.SweepAudit(ctx, now, db.AuditRetention()) },
 			func() (int64, error) { return db.SweepMail(ctx, now, SpentKeep) },

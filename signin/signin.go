@@ -97,6 +97,9 @@ func (p Proof) RunSpends(ctx context.Context, tx Tx, now time.Time) error {
 // was already made.
 type Tx interface {
 	ConsumeCeremony(ctx context.Context, id string, now time.Time) error
+	// SpendChallenge records a sign-in ticket's challenge (by its hash)
+	// as used, until it expires.
+	SpendChallenge(ctx context.Context, hash []byte, expires time.Time) error
 	UseCredential(ctx context.Context, c sesame.Credential, oldSignCount uint32, now time.Time) error
 	ConsumeEmailFlow(ctx context.Context, id string, now time.Time) error
 	UseMFAToken(ctx context.Context, jti, userID, reason string, now, expires time.Time) error

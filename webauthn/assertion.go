@@ -20,7 +20,7 @@ import (
 // finishAssertion verifies an assertion for a consumed login or MFA
 // ceremony (WebAuthn L3 §7.2) and returns its proof, whose spend records
 // the credential's use by compare-and-swap on the counter read here.
-func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, session *gowebauthn.SessionData, body []byte) (signin.Proof, error) {
+func (s *Service) finishAssertion(ctx context.Context, c ceremony, session *gowebauthn.SessionData, body []byte) (signin.Proof, error) {
 	proof := signin.Proof{Method: signin.MethodPasskey, User: sesame.User{ID: c.UserID}}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
 	if err != nil {
@@ -41,7 +41,7 @@ func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, sessio
 		return proof, fmt.Errorf("finish %s: %w", c.Type, err)
 	}
 	var cred *gowebauthn.Credential
-	if len(session.UserID) == 0 {
+	if c.discoverable {
 		// Discoverable: the user handle must name the credential's owner
 		// (WebAuthn L3 §7.2 step 6, SECURITY rule 7). The library refuses
 		// an empty handle before calling us.
@@ -62,6 +62,11 @@ func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, sessio
 		if creds, err = s.cfg.Store.CredentialsByUser(ctx, owner.ID); err != nil {
 			return proof, fmt.Errorf("finish %s: %w", c.Type, err)
 		}
+		if c.challengeHash != nil {
+			// A ticket was begun for this account: the library's session
+			// named its user handle.
+			session.UserID = owner.WebAuthnHandle
+		}
 		cred, err = s.rp.ValidateLogin(newUser(owner, creds), *session, parsed)
 	}
 	if err != nil {
@@ -70,26 +75,22 @@ func (s *Service) finishAssertion(ctx context.Context, c sesame.Ceremony, sessio
 	// Sign counter (WebAuthn L3 §7.2 step 22, SECURITY rule 8): the library
 	// flags a counter that did not increase while either value is non-zero.
 	if cred.Authenticator.CloneWarning {
+		if err := s.refuse(ctx, c, "sign counter did not increase", nil); errors.Is(err, errUsed) {
+			return proof, err // a replay of a spent ticket's assertion, not a clone
+		}
 		s.cfg.Logger.Warn("webauthn: possible cloned authenticator: sign counter did not increase; sign-in refused",
 			"ceremony", c.Type, "user", owner.ID, "credential", CredentialID(rec.ID),
 			"stored_count", rec.SignCount, "presented_count", parsed.Response.AuthenticatorData.Counter)
-		return proof, fmt.Errorf("%w: %w", signin.ErrPossibleClone, s.refuse(ctx, c, "possible clone", nil))
+		return proof, fmt.Errorf("%w: %w", signin.ErrPossibleClone, errFailed)
 	}
 	proof.User = owner
 	used := rec
 	used.SignCount = cred.Authenticator.SignCount
 	used.BackupState = cred.Flags.BackupState
 	used.UserVerified = cred.Flags.UserVerified
-	proof.Spends = append(proof.Spends, func(ctx context.Context, tx signin.Tx, now time.Time) error {
-		// The ceremony is spent here, with the session: of two finishes
-		// that verified, only one commits.
-		if err := tx.ConsumeCeremony(ctx, c.ID, now); errors.Is(err, sesame.ErrNotFound) {
-			return errUsed
-		} else if err != nil {
-			return fmt.Errorf("finish %s: %w", c.Type, err)
-		}
-		return nil
-	}, func(ctx context.Context, tx signin.Tx, now time.Time) error {
+	// The ceremony is spent with the session: of two finishes that
+	// verified, only one commits.
+	proof.Spends = append(proof.Spends, c.spend, func(ctx context.Context, tx signin.Tx, now time.Time) error {
 		used.LastUsedAt = &now
 		if err := tx.UseCredential(ctx, used, rec.SignCount, now); errors.Is(err, sesame.ErrNotFound) {
 			// Another sign-in with this credential stored a counter first,

@@ -4,10 +4,13 @@ package webauthn
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+
+	gowebauthn "github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/signin"
@@ -19,14 +22,15 @@ import (
 // credentials; an address without an account or without a passkey gets
 // stable fake ones of the same shape, so the answer tells nothing about
 // the address (WebAuthn L3 §14.6.2, SECURITY rule 10). It returns the
-// ceremony id and the PublicKeyCredentialRequestOptionsJSON.
+// ceremony id, a ticket that stores nothing (ticket.go), and the
+// PublicKeyCredentialRequestOptionsJSON.
 func (s *Service) BeginLogin(ctx context.Context, email string) (string, json.RawMessage, error) {
 	if strings.TrimSpace(email) == "" {
 		assertion, session, err := s.rp.BeginDiscoverableLogin()
 		if err != nil {
 			return "", nil, fmt.Errorf("begin login: %w", err)
 		}
-		return s.begin(ctx, sesame.CeremonyLogin, "", session, assertion.Response)
+		return s.beginTicket(ticket{discoverable: true}, session, assertion.Response)
 	}
 	email, err := sesame.NormalizeEmail(email)
 	if err != nil {
@@ -56,7 +60,22 @@ func (s *Service) BeginLogin(ctx context.Context, email string) (string, json.Ra
 	if err != nil {
 		return "", nil, fmt.Errorf("begin login: %w", err)
 	}
-	return s.begin(ctx, sesame.CeremonyLogin, userID, session, assertion.Response)
+	return s.beginTicket(ticket{userID: userID}, session, assertion.Response)
+}
+
+// beginTicket completes t with session's challenge and the expiry, and
+// returns it sealed as the ceremony id, with options. Nothing is stored.
+func (s *Service) beginTicket(t ticket, session *gowebauthn.SessionData, options any) (string, json.RawMessage, error) {
+	challenge, err := base64.RawURLEncoding.DecodeString(session.Challenge)
+	if err != nil || len(challenge) != challengeSize {
+		return "", nil, fmt.Errorf("begin login: challenge of %d bytes, %v", len(challenge), err)
+	}
+	body, err := json.Marshal(options)
+	if err != nil {
+		return "", nil, fmt.Errorf("begin login: %w", err)
+	}
+	t.challenge, t.expires = challenge, s.cfg.Now().Add(CeremonyTTL)
+	return s.seal(purposeLogin, t), body, nil
 }
 
 // FinishLogin verifies the assertion response credential against ceremony

@@ -4,11 +4,15 @@
 // of the stored credential records. It takes and returns plain Go values;
 // HTTP stays in package server.
 //
-// Every ceremony's state lives in the database, stored whole and spent by
-// one conditional update: a registration at its finish, a sign-in or
-// second factor in the sign-in's own transaction (package signin), or at
-// once when its finish fails. So any instance can finish what another
-// began and no ceremony is finished twice.
+// A passkey sign-in's begin writes nothing: its ceremony id is a ticket
+// (ticket.go) that carries the challenge, its expiry and the account it
+// was begun for under a MAC, and the sign-in's own transaction (package
+// signin) spends the challenge by inserting its hash, or the finish does
+// at once when it fails. Every other ceremony's state lives in the
+// database, stored whole and spent by one conditional update: a
+// registration at its finish, a second factor in the sign-in's
+// transaction, or at once when its finish fails. So any instance can
+// finish what another began and no ceremony is finished twice.
 //
 // One file per ceremony: register.go, login.go, mfa.go, with
 // assertion.go shared by the last two; ceremony.go keeps their state,
@@ -36,6 +40,9 @@ type Store interface {
 	CreateCeremony(ctx context.Context, c sesame.Ceremony) error
 	ConsumeCeremony(ctx context.Context, id string, now time.Time) (sesame.Ceremony, error)
 	Ceremony(ctx context.Context, id string) (sesame.Ceremony, error)
+	// SpendChallenge records a sign-in ticket's challenge as used; a
+	// second time it answers an error with code sesame.EConflict.
+	SpendChallenge(ctx context.Context, hash []byte, expires time.Time) error
 	CreateCredential(ctx context.Context, c sesame.Credential) error
 	CredentialByID(ctx context.Context, id []byte) (sesame.Credential, error)
 	CredentialsByUser(ctx context.Context, userID string) ([]sesame.Credential, error)
@@ -97,8 +104,12 @@ type Config struct {
 	// FakeCredentialKey keys the stable fake credential ids answered for
 	// addresses without an account (sesame.PurposeFakeCredential).
 	FakeCredentialKey []byte
-	Logger            *slog.Logger
-	Now               func() time.Time
+	// ChallengeKey keys the MAC of sign-in tickets, the stateless
+	// ceremonies of passkey sign-ins (sesame.PurposeLoginChallenge). Every
+	// instance that may finish a sign-in another began needs the same.
+	ChallengeKey []byte
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Service runs the ceremonies. It keeps nothing between calls and is safe
@@ -111,6 +122,10 @@ type Service struct {
 	// response's (SECURITY rules 2, 58): go-webauthn compares them after
 	// normalising, which lets HTTP://LOCALHOST, a path or a user through.
 	origins []string
+	// loginSession is what the library's discoverable begin stores, but
+	// the challenge: a sign-in ticket's session data is this and its
+	// challenge (ticket.go).
+	loginSession *gowebauthn.SessionData
 }
 
 // New checks cfg and returns a Service.
@@ -118,8 +133,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Mail == nil {
 		return nil, errors.New("webauthn: Store and Mail are required")
 	}
-	if len(cfg.FakeCredentialKey) < 32 {
-		return nil, errors.New("webauthn: FakeCredentialKey must be 32 bytes or more")
+	if len(cfg.FakeCredentialKey) < 32 || len(cfg.ChallengeKey) < 32 {
+		return nil, errors.New("webauthn: FakeCredentialKey and ChallengeKey must be 32 bytes or more")
 	}
 	u, err := url.Parse(cfg.PublicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -177,7 +192,12 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webauthn: %w", err)
 	}
-	return &Service{cfg: cfg, rp: rp, uv: uv, origins: append(origins, opaque...)}, nil
+	_, template, err := rp.BeginDiscoverableLogin()
+	if err != nil {
+		return nil, fmt.Errorf("webauthn: %w", err)
+	}
+	template.Challenge, template.Expires = "", time.Time{}
+	return &Service{cfg: cfg, rp: rp, uv: uv, origins: append(origins, opaque...), loginSession: template}, nil
 }
 
 // RPID returns the relying party id: the host of the public URL.

@@ -62,7 +62,7 @@ type fixture struct {
 	logs  *logBuffer
 }
 
-var key = bytes.Repeat([]byte{7}, 32)
+var key, challengeKey = bytes.Repeat([]byte{7}, 32), bytes.Repeat([]byte{9}, 32)
 
 func config(d *db.DB, clock *testserver.Clock, mb *mailbox, logs *logBuffer) webauthn.Config {
 	return webauthn.Config{
@@ -70,6 +70,7 @@ func config(d *db.DB, clock *testserver.Clock, mb *mailbox, logs *logBuffer) web
 		Mail:              mb,
 		PublicURL:         origin,
 		FakeCredentialKey: key,
+		ChallengeKey:      challengeKey,
 		Logger:            slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:               clock.Now,
 	}
@@ -191,6 +192,7 @@ func TestNewChecksConfig(t *testing.T) {
 		{"no public URL", func(c *webauthn.Config) { c.PublicURL = "" }, false},
 		{"IP address", func(c *webauthn.Config) { c.PublicURL = "http://127.0.0.1:8080" }, false},
 		{"short key", func(c *webauthn.Config) { c.FakeCredentialKey = key[:16] }, false},
+		{"short challenge key", func(c *webauthn.Config) { c.ChallengeKey = challengeKey[:31] }, false},
 		{"extra https origin", func(c *webauthn.Config) { c.ExtraOrigins = []string{"https://app.localhost"} }, true},
 		{"native app origin", func(c *webauthn.Config) {
 			c.ExtraOrigins = []string{"android:apk-key-hash:" + base64.RawURLEncoding.EncodeToString(key)}
@@ -504,7 +506,14 @@ func TestCeremonyBinding(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantCode(t, tc.finish(), sesame.ECeremonyFailed)
-			// Spent: even the right finish now answers used.
+			// Spent: even the right finish now answers used. A sign-in's
+			// ticket is spent as the hash of its challenge.
+			if tc.id == loginID {
+				if n, err := f.db.TableRows(ctx, "spent_challenges"); err != nil || n != 1 {
+					t.Fatalf("spent challenges after a failed finish: %d, %v; want 1", n, err)
+				}
+				return
+			}
 			c, err := f.db.Ceremony(ctx, tc.id)
 			if err != nil || c.ConsumedAt == nil {
 				t.Fatalf("ceremony after a failed finish: %+v, %v; want consumed", c, err)
@@ -644,31 +653,40 @@ func TestFakeCredentials(t *testing.T) {
 
 // TestConcurrentFinish: of 10 concurrent finishes of one ceremony with the
 // same valid assertion, exactly one signs in.
+// TestConcurrentFinish: ten finishes of one sign-in at once, on both
+// engines: exactly one succeeds, the others answer used.
 func TestConcurrentFinish(t *testing.T) {
-	f := newFixture(t, nil)
-	a := testauthn.New(origin)
-	f.register(t, f.user(t, "a@example.com"), a, "")
-	id, opts, _ := f.svc.BeginLogin(context.Background(), "")
-	resp, _ := a.Get(opts)
-	var ok atomic.Int32
-	var wg sync.WaitGroup
-	for range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			switch _, _, _, err := f.finishLogin(context.Background(), id, resp); sesame.ErrorCode(err) {
-			case "":
-				ok.Add(1)
-			case sesame.EUsed:
-			default:
-				t.Errorf("concurrent finish: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if ok.Load() != 1 {
-		t.Fatalf("%d finishes succeeded; want 1", ok.Load())
-	}
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		f := &fixture{db: d, clock: testserver.NewClock(time.Now()), mail: &mailbox{}, logs: &logBuffer{}}
+		svc, err := webauthn.New(config(f.db, f.clock, f.mail, f.logs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.svc = svc
+		a := testauthn.New(origin)
+		f.register(t, f.user(t, "a@example.com"), a, "")
+		id, opts, _ := f.svc.BeginLogin(context.Background(), "")
+		resp, _ := a.Get(opts)
+		var ok atomic.Int32
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				switch _, _, _, err := f.finishLogin(context.Background(), id, resp); sesame.ErrorCode(err) {
+				case "":
+					ok.Add(1)
+				case sesame.EUsed:
+				default:
+					t.Errorf("concurrent finish: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok.Load() != 1 {
+			t.Fatalf("%d finishes succeeded; want 1", ok.Load())
+		}
+	})
 }
 
 // TestAnyInstanceFinishes: a ceremony begun by one instance is finished by
@@ -701,6 +719,14 @@ func TestAnyInstanceFinishes(t *testing.T) {
 			t.Fatalf("FinishLogin on the other instance = %v, %v", got.ID, err)
 		}
 		_, _, _, err = finishLogin(ctx, d, two, clock.Now(), id, resp)
+		wantCode(t, err, sesame.EUsed)
+		// A sign-in that failed on one instance is spent for the other.
+		id, opts, _ = one.BeginLogin(ctx, "")
+		resp, _ = a.Get(opts)
+		bad := bytes.Replace(resp, []byte(`"signature":"`), []byte(`"signature":"AAAA`), 1)
+		_, _, _, err = finishLogin(ctx, d, two, clock.Now(), id, bad)
+		wantCode(t, err, sesame.ECeremonyFailed)
+		_, _, _, err = finishLogin(ctx, d, one, clock.Now(), id, resp)
 		wantCode(t, err, sesame.EUsed)
 	})
 }

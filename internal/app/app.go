@@ -246,6 +246,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		RPName:            cfg.RPName,
 		UserVerification:  cfg.UserVerification,
 		FakeCredentialKey: secret.Key(sesame.PurposeFakeCredential),
+		ChallengeKey:      secret.Key(sesame.PurposeLoginChallenge),
 		Logger:            log,
 		Now:               opts.Now,
 	})
