@@ -58,6 +58,12 @@ var (
 	// BCAuthorizePerClient caps the approvals one app may ask for
 	// (SECURITY rule 61); each may send a person a message.
 	BCAuthorizePerClient = Rule{"bc-authorize-client", 60, time.Minute}
+	// ApprovalMailsPerUserHour caps the approval emails one person gets:
+	// an app asking for short-lived approvals one after another could
+	// otherwise send 60 a minute. Past it the request is still made (the
+	// answer must not tell people with an account from others) and waits
+	// on the account page, without a mail.
+	ApprovalMailsPerUserHour = Rule{"approval-mails-user", 20, time.Hour}
 
 	// PasswordBeginPerAddress caps the password logins open for one
 	// address: a login lives 60 s, so at most twice this many are open at

@@ -154,7 +154,7 @@ func (p *Provider) BackchannelAuthorize(ctx context.Context, form url.Values, au
 	r := sesame.CIBARequest{ID: sesame.NewID(), Hash: hashCode(raw), ClientID: c.ID, UserID: userID,
 		Scopes: knownScopes(scopes), BindingMessage: msg, ACRValues: acr, CreatedAt: now, ExpiresAt: now.Add(expiry)}
 	var mails []sesame.QueuedMail
-	if userID != "" && p.cfg.Mail != nil {
+	if userID != "" && p.cfg.Mail != nil && p.mayMail(ctx, userID) {
 		link := sesame.NewToken()
 		r.LinkHash = hashCode(link)
 		m, err := p.cfg.Mail.Prepare(mail.Approval(mail.ApprovalData{
@@ -177,6 +177,18 @@ func (p *Provider) BackchannelAuthorize(ctx context.Context, form url.Values, au
 	}
 	p.record(ctx, sesame.AuditEvent{Event: EventCIBARequested, Result: "success", UserID: userID, Detail: "client " + c.ID + " request " + r.ID})
 	return CIBAResponse{AuthReqID: raw, ExpiresIn: int(expiry / time.Second), Interval: int(CIBAInterval / time.Second)}, nil
+}
+
+// mayMail counts an approval mail to userID against its limit.
+func (p *Provider) mayMail(ctx context.Context, userID string) bool {
+	if p.cfg.LimitMail == nil {
+		return true
+	}
+	if err := p.cfg.LimitMail(ctx, userID); err != nil {
+		p.cfg.Logger.Warn("approval mail not sent", "user", userID, "err", err)
+		return false
+	}
+	return true
 }
 
 // mailLanguage is the first language of ui_locales (OpenID Connect Core

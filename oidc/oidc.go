@@ -118,8 +118,11 @@ type Config struct {
 	Passkeys Passkeys
 	SignIns  signin.Store
 	// Mail tells the person of a request (an email with the approval
-	// link); nil sends nothing.
-	Mail Mailer
+	// link); nil sends nothing. LimitMail, when set, counts one such mail
+	// to a person and answers an error past its limit: the request is
+	// made all the same, without a mail.
+	Mail      Mailer
+	LimitMail func(ctx context.Context, userID string) error
 	// LimitClient, when set, counts one backchannel request of a client
 	// and answers a rate_limited error past its limit.
 	LimitClient func(ctx context.Context, clientID string) error

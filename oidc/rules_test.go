@@ -114,3 +114,19 @@ func TestClientAuthFrom(t *testing.T) {
 		t.Errorf("none = %+v", a)
 	}
 }
+
+func TestMailLanguage(t *testing.T) {
+	tests := []struct{ uiLocales, want string }{
+		{"", "en"},
+		{"ja", "ja"},
+		{"fr ja-JP en", "ja"},
+		{"en-GB ja", "en"},
+		{"JA_jp", "ja"},
+		{"fr de", "en"},
+	}
+	for _, tt := range tests {
+		if got := mailLanguage(tt.uiLocales); got != tt.want {
+			t.Errorf("mailLanguage(%q) = %q; want %q", tt.uiLocales, got, tt.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/testauthn"
 	"github.com/sesame-auth/sesame/internal/testserver"
 	"github.com/sesame-auth/sesame/internal/testsmtp"
+	"github.com/sesame-auth/sesame/limit"
 	"github.com/sesame-auth/sesame/oidc"
 )
 
@@ -163,7 +165,8 @@ func TestApprovalEmail(t *testing.T) {
 // TestApprovalLinkRefusals: a tampered or cut link token, a link past its
 // request's expiry, a request answered on the account page, and a person
 // without a passkey: each is refused with its own problem and leaves the
-// request as it was. Nobody named gets no mail.
+// request as it was. Nobody named gets no mail, and one person at most 20
+// approval mails an hour.
 func TestApprovalLinkRefusals(t *testing.T) {
 	engines(t, listening, func(t *testing.T, e *testserver.Env) {
 		s, authn := testauthn.SignUp(t, e, "ada@example.com")
@@ -233,12 +236,34 @@ func TestApprovalLinkRefusals(t *testing.T) {
 			}
 		})
 
+		t.Run("mails capped per person", func(t *testing.T) {
+			// Short requests one after another: the 21st within the hour is
+			// made and answered alike, and waits on the account page, but
+			// sends no mail.
+			// The limit counts in clock hours: start a minute into one.
+			next := e.Clock.Now().Truncate(time.Hour).Add(time.Hour + time.Minute)
+			e.Clock.Advance(next.Sub(e.Clock.Now()))
+			carol, _ := testauthn.SignUp(t, e, "carol@example.com")
+			before := e.App.MailStats().Queued
+			for i := range limit.ApprovalMailsPerUserHour.Max + 1 {
+				app.askOK(t, "carol@example.com", fmt.Sprintf("Pay %d EUR", i+1), url.Values{"requested_expiry": {"1"}})
+				if i < limit.ApprovalMailsPerUserHour.Max {
+					e.Clock.Advance(2 * time.Second)
+				}
+			}
+			if n := e.App.MailStats().Queued - before; n != uint64(limit.ApprovalMailsPerUserHour.Max) {
+				t.Errorf("%d approval mails queued; want %d", n, limit.ApprovalMailsPerUserHour.Max)
+			}
+			last := fmt.Sprintf("Pay %d EUR", limit.ApprovalMailsPerUserHour.Max+1)
+			onlyApproval(t, e, carol.Access, last)
+		})
+
 		t.Run("nobody gets no mail", func(t *testing.T) {
-			before := e.SMTP.Count()
+			before := e.App.MailStats().Queued
 			app.askOK(t, "nobody@example.com", "Pay 1 EUR", nil)
 			app.askOK(t, "ada@example.com", "Pay 2 EUR", nil)
 			_, _ = approvalMail(t, e, "ada@example.com")
-			if n := e.SMTP.Count() - before; n != 1 {
+			if n := e.App.MailStats().Queued - before; n != 1 {
 				t.Errorf("%d mails for two requests, one of them for nobody; want 1", n)
 			}
 		})

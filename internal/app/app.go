@@ -273,6 +273,9 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		LimitClient: func(ctx context.Context, clientID string) error {
 			return limits.Allow(ctx, limit.BCAuthorizePerClient, clientID)
 		},
+		LimitMail: func(ctx context.Context, userID string) error {
+			return limits.Allow(ctx, limit.ApprovalMailsPerUserHour, userID)
+		},
 		Observe: func(event, result string) { observe(event, result) },
 		Logger:  log,
 		Now:     opts.Now,
