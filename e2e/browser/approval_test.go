@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/sesame-auth/sesame/internal/mailparse"
@@ -204,4 +206,21 @@ func TestApproval(t *testing.T) {
 	if status, body := app.poll(third); status != 400 || body["error"] != "access_denied" {
 		t.Fatalf("poll after denial = %d %v", status, body)
 	}
+
+	// The account page checks again every 30 seconds: a request made
+	// while it is open appears without a reload. Virtual time runs the
+	// page's clock 31 s on; this is the last step, as the page's time
+	// stays paused after the budget.
+	b.open("/account")
+	b.waitVisible("#account")
+	b.wait("no request waiting", `document.getElementById("approvals-panel").hidden`)
+	app.ask(email, "Transfer 5 EUR to Bob", nil)
+	approvalLink(t, env, email)
+	budget := 31_000.0
+	b.call("run the page's clock 31 s on", func(ctx context.Context) error {
+		_, err := chromedp.Call(ctx, emulation.SetVirtualTimePolicy, emulation.SetVirtualTimePolicyParams{
+			Policy: emulation.VirtualTimePolicyAdvance, Budget: &budget})
+		return err
+	})
+	b.waitText("#approvals .message", "Transfer 5 EUR to Bob")
 }

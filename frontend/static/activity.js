@@ -45,7 +45,9 @@ export function draw({ when, device }) {
     what.textContent = words(e);
     const meta = document.createElement("p");
     meta.className = "meta";
-    meta.textContent = [when(e.at), device(e.user_agent), e.ip].filter(Boolean).join(" · ");
+    // Events no browser caused (an app's request, the sweeper, the
+    // administrator) name no device.
+    meta.textContent = [when(e.at), e.user_agent || e.ip ? device(e.user_agent) : "", e.ip].filter(Boolean).join(" · ");
     li.append(what, meta);
     return li;
   }));
