@@ -340,3 +340,33 @@ func TestAccessTokenVerifiesFromJWKS(t *testing.T) {
 		t.Errorf("openid-configuration = %v", oidc)
 	}
 }
+
+// TestRefreshTokenFormat: a refresh token is "<id>.<secret>" with a
+// time-ordered id, so that the store's key of each new token sorts after
+// the last. A token whose secret is altered, or one of the format before
+// ids (a bare secret), is refused like any unknown token and ends nothing:
+// the real token still refreshes.
+func TestRefreshTokenFormat(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	s := e.SignIn(t, "alice@example.com")
+	id, secret, ok := strings.Cut(s.Refresh, ".")
+	if !ok || len(id) != 22 || len(secret) != 43 {
+		t.Fatalf("refresh token %q; want <22-character id>.<43-character secret>", s.Refresh)
+	}
+	flipped := []byte(secret)
+	flipped[0] ^= 'A' ^ 'B'
+	for _, bad := range []string{
+		id + "." + string(flipped), // secret altered
+		secret,                     // the format before ids
+		id + ".",
+		id[1:] + "." + secret,
+	} {
+		assertProblem(t, refresh(e, t, bad), http.StatusUnauthorized, "unauthorized")
+	}
+	e.Clock.Advance(time.Millisecond)
+	r := refresh(e, t, s.Refresh)
+	next := testserver.SessionOf(t, r)
+	if nextID, _, _ := strings.Cut(next.Refresh, "."); nextID <= id {
+		t.Fatalf("successor id %q does not sort after %q", nextID, id)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -93,8 +94,8 @@ func (s *Sessions) Mint(userID string, amr []string, c sesame.Client) (sess sesa
 		ExpiresAt: now.Add(s.cfg.MaxAge), AuthTime: now, AMR: amr,
 		UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
 	}
-	refresh = sesame.NewToken()
-	return sess, refresh, hashRefresh(refresh)
+	refresh, refreshHash = newRefresh()
+	return sess, refresh, refreshHash
 }
 
 // Start records a new sign-in of userID and returns it with its first
@@ -117,10 +118,10 @@ func (s *Sessions) Refresh(ctx context.Context, refresh string) (sesame.Session,
 		return sesame.Session{}, "", errSessionEnded
 	}
 	now := s.cfg.Now()
-	next := sesame.NewToken()
+	next, nextKey := newRefresh()
 	// One transaction spends the token, checks the session is live, marks
 	// it used and stores the successor.
-	sess, err := s.cfg.Store.RotateRefreshToken(ctx, hash, hashRefresh(next), now, now.Add(-s.cfg.IdleTimeout))
+	sess, err := s.cfg.Store.RotateRefreshToken(ctx, hash, nextKey, now, now.Add(-s.cfg.IdleTimeout))
 	switch {
 	case errors.Is(err, sesame.ErrRefreshReused):
 		full, lerr := s.cfg.Store.SessionByID(ctx, sess.ID)
@@ -232,16 +233,39 @@ func (s *Sessions) live(sess sesame.Session, now time.Time) bool {
 	return sess.RevokedAt == nil && now.Before(sess.ExpiresAt) && now.Before(sess.LastUsedAt.Add(s.cfg.IdleTimeout))
 }
 
-func hashRefresh(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
+// A refresh token is "<id>.<secret>": id a time-ordered sesame.NewID, the
+// secret 32 random bytes (base64url). The store keys it by refreshKey: the
+// id's bytes, then SHA-256 of the secret. Keys that lead with the time
+// make every new token an append at the right edge of the key's index
+// instead of a write to a random page of it, which kept a long run's
+// refreshes and sign-ins slowing down as the table outgrew the page cache
+// (docs/performance.md). The lookup is by the whole key, as it was by the
+// hash alone: only the hash of a 256-bit secret is ever compared.
+const refreshIDLength = 22
+
+// newRefresh returns a new refresh token and its key.
+func newRefresh() (token string, key []byte) {
+	id, secret := sesame.NewID(), sesame.NewToken()
+	return id + "." + secret, refreshKey(id, secret)
 }
 
+func refreshKey(id, secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return append([]byte(id), h[:]...)
+}
+
+// parseRefresh returns the key of token, or false when token is not one:
+// a token of the format before ids (a bare secret) is not, and so ends
+// its session's refreshes like any unknown token.
 func parseRefresh(token string) ([]byte, bool) {
-	if b, err := base64.RawURLEncoding.DecodeString(token); err != nil || len(b) != 32 {
+	id, secret, ok := strings.Cut(token, ".")
+	if !ok || len(id) != refreshIDLength {
 		return nil, false
 	}
-	return hashRefresh(token), true
+	if b, err := base64.RawURLEncoding.DecodeString(secret); err != nil || len(b) != 32 {
+		return nil, false
+	}
+	return refreshKey(id, secret), true
 }
 
 func truncate(s string, n int) string {
