@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -61,6 +62,8 @@ type Issuer struct {
 	now       func() time.Time
 	access    *jwt.Parser
 	mfa       *jwt.Parser
+	// verified remembers access tokens that verified (verified.go).
+	verified verifiedTokens
 }
 
 // NewIssuer returns an Issuer signing with keys.
@@ -215,11 +218,19 @@ func (is *Issuer) Access(ctx context.Context, userID, sessionID string, authTime
 // token that fails, for whatever reason, gets the same EUnauthorized error;
 // only a failure to load our own keys is an internal error.
 func (is *Issuer) VerifyAccess(ctx context.Context, raw string) (AccessClaims, error) {
+	if len(raw) > MaxTokenLength {
+		return AccessClaims{}, errInvalid()
+	}
+	key := sha256.Sum256([]byte(raw))
+	if v, ok := is.verified.get(key); ok {
+		return is.reverify(ctx, key, v)
+	}
 	var c accessJWT
-	if err := is.verify(ctx, is.access, TypeAccess, raw, &c); err != nil {
+	kid, err := is.verify(ctx, is.access, TypeAccess, raw, &c)
+	if err != nil {
 		return AccessClaims{}, err
 	}
-	return AccessClaims{
+	claims := AccessClaims{
 		Subject:   c.Subject,
 		SessionID: c.SessionID,
 		JTI:       c.ID,
@@ -227,7 +238,30 @@ func (is *Issuer) VerifyAccess(ctx context.Context, raw string) (AccessClaims, e
 		ExpiresAt: c.ExpiresAt.UTC(),
 		AuthTime:  c.AuthTime.UTC(),
 		AMR:       c.AMR,
-	}, nil
+	}
+	is.verified.put(key, verifiedToken{kid: kid, claims: claims}, is.now())
+	return claims, nil
+}
+
+// reverify checks again what may have changed since a remembered token v
+// verified, as the parser would: its times against the clock (with the
+// same leeway), and that its key is still one we verify with.
+func (is *Issuer) reverify(ctx context.Context, key [sha256.Size]byte, v verifiedToken) (AccessClaims, error) {
+	now := is.now()
+	if !now.Before(v.claims.ExpiresAt.Add(Leeway)) {
+		is.verified.drop(key)
+		return AccessClaims{}, errInvalid()
+	}
+	if now.Add(Leeway).Before(v.claims.IssuedAt) {
+		return AccessClaims{}, errInvalid() // a clock set back
+	}
+	if _, err := is.keys.verifier(ctx, v.kid); errors.Is(err, errUnknownKID) {
+		is.verified.drop(key)
+		return AccessClaims{}, errInvalid()
+	} else if err != nil {
+		return AccessClaims{}, fmt.Errorf("verify token: %w", err)
+	}
+	return v.claims, nil
 }
 
 // MFA signs an MFA-pending token for userID, who has just proved a
@@ -260,7 +294,7 @@ func (is *Issuer) MFA(ctx context.Context, userID string) (token string, jti str
 // the caller does, by its JTI.
 func (is *Issuer) VerifyMFA(ctx context.Context, raw string) (MFAClaims, error) {
 	var c mfaJWT
-	if err := is.verify(ctx, is.mfa, TypeMFA, raw, &c); err != nil {
+	if _, err := is.verify(ctx, is.mfa, TypeMFA, raw, &c); err != nil {
 		return MFAClaims{}, err
 	}
 	return MFAClaims{Subject: c.Subject, JTI: c.ID, ExpiresAt: c.ExpiresAt.UTC()}, nil
@@ -282,19 +316,19 @@ func (is *Issuer) sign(ctx context.Context, typ string, claims jwt.Claims) (stri
 // be exactly typ, kid must name one of our keys, and no critical extension
 // may be asked for (RFC 7515 §4.1.11: we understand none). Any jku, x5u or
 // jwk header is ignored: keys never come from the token.
-func (is *Issuer) verify(ctx context.Context, p *jwt.Parser, typ, raw string, claims jwt.Claims) error {
+func (is *Issuer) verify(ctx context.Context, p *jwt.Parser, typ, raw string, claims jwt.Claims) (kid string, err error) {
 	if len(raw) > MaxTokenLength {
-		return errInvalid()
+		return "", errInvalid()
 	}
 	var internal error // a failure to load our keys, not the token's fault
-	_, err := p.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+	_, err = p.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		if h, _ := t.Header["typ"].(string); h != typ {
 			return nil, errors.New("wrong typ")
 		}
 		if _, ok := t.Header["crit"]; ok {
 			return nil, errors.New("crit")
 		}
-		kid, _ := t.Header["kid"].(string)
+		kid, _ = t.Header["kid"].(string)
 		pub, err := is.keys.verifier(ctx, kid)
 		if err != nil && !errors.Is(err, errUnknownKID) {
 			internal = err
@@ -302,10 +336,10 @@ func (is *Issuer) verify(ctx context.Context, p *jwt.Parser, typ, raw string, cl
 		return pub, err
 	})
 	if internal != nil {
-		return fmt.Errorf("verify token: %w", internal)
+		return "", fmt.Errorf("verify token: %w", internal)
 	}
 	if err != nil {
-		return errInvalid()
+		return "", errInvalid()
 	}
-	return nil
+	return kid, nil
 }
