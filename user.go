@@ -50,3 +50,12 @@ type UserSummary struct {
 	// none is recorded.
 	LastSignIn *time.Time
 }
+
+// AccountFacts is an account with what its page shows of its factors
+// besides the passkeys.
+type AccountFacts struct {
+	User              User
+	HasPassword       bool
+	HasTOTP           bool
+	RecoveryCodesLeft int
+}

@@ -76,3 +76,37 @@ func (db *DB) DisableUser(ctx context.Context, id string, now time.Time) error {
 		return nil
 	})
 }
+
+// AccountFacts returns user id with what /api/me shows of its factors
+// besides the passkeys — whether it has a password and an authenticator
+// app, how many recovery codes are left — in one query instead of four.
+// The answers are those of UserByID, HasPassword, HasTOTP and
+// RecoveryCodesLeft.
+func (db *DB) AccountFacts(ctx context.Context, id string) (sesame.AccountFacts, error) {
+	var f sesame.AccountFacts
+	var hasPassword, hasTOTP int
+	row := db.queryRow(ctx, `SELECT `+userColumns+`,
+		(SELECT COUNT(*) FROM passwords p WHERE p.user_id = users.id),
+		(SELECT COUNT(*) FROM totp_secrets s WHERE s.user_id = users.id),
+		(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = users.id AND r.used_at IS NULL)
+		FROM users WHERE id = ?`, id)
+	u, err := scanUser(scanAlso(row, &hasPassword, &hasTOTP, &f.RecoveryCodesLeft))
+	if err != nil {
+		return f, fmt.Errorf("account facts: %w", db.wrap(err))
+	}
+	f.User, f.HasPassword, f.HasTOTP = u, hasPassword > 0, hasTOTP > 0
+	return f, nil
+}
+
+// scanAlso is row with the columns after those its scanner reads going
+// into extra.
+func scanAlso(row interface{ Scan(...any) error }, extra ...any) interface{ Scan(...any) error } {
+	return extraScanner{row, extra}
+}
+
+type extraScanner struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (s extraScanner) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }

@@ -35,6 +35,9 @@ const BodyLimit = 64 << 10
 // Users is the user lookup the server needs; db.DB implements it.
 type Users interface {
 	UserByID(ctx context.Context, id string) (sesame.User, error)
+	// AccountFacts is UserByID with the password, authenticator-app and
+	// recovery-code facts /api/me shows, in one read.
+	AccountFacts(ctx context.Context, id string) (sesame.AccountFacts, error)
 }
 
 // Mailer queues a message in the durable outbox (mail.Queue), whose

@@ -186,9 +186,26 @@ func (s *Server) endMySession(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// meJSON is /api/me's answer, its fields in the order encoding/json
+// gave the map it was before.
+type meJSON struct {
+	Credentials       []credentialJSON `json:"credentials"`
+	HasPassword       bool             `json:"has_password"`
+	HasTOTP           bool             `json:"has_totp"`
+	RecoveryCodesLeft int              `json:"recovery_codes_left"`
+	Sessions          []sessionJSON    `json:"sessions"`
+	User              userJSON         `json:"user"`
+	// WebAuthnUserID is the WebAuthn user handle, for the page's WebAuthn
+	// L3 signals (signalAllAcceptedCredentials, signalCurrentUserDetails).
+	WebAuthnUserID string `json:"webauthn_user_id"`
+}
+
+// me answers /api/me in three reads: the account with its password,
+// authenticator-app and recovery-code facts (one query), the passkeys, and
+// the live sessions.
 func (s *Server) me(c *fiber.Ctx) error {
 	claims := claimsOf(c)
-	u, err := s.cfg.Users.UserByID(c.UserContext(), claims.Subject)
+	facts, err := s.cfg.Users.AccountFacts(c.UserContext(), claims.Subject)
 	if errors.Is(err, sesame.ErrNotFound) {
 		return sesame.Errorf(sesame.EUnauthorized, "Sign in first.")
 	} else if err != nil {
@@ -198,25 +215,17 @@ func (s *Server) me(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	hasPassword, err := s.cfg.Password.Has(c.UserContext(), u.ID)
-	if err != nil {
-		return err
-	}
 	credentials, err := s.credentialsOf(c)
 	if err != nil {
 		return err
 	}
-	answer := fiber.Map{
-		"user":         userOf(u),
-		"credentials":  credentials,
-		"has_password": hasPassword,
-		"sessions":     sessions,
-	}
-	// The WebAuthn user handle, for the page's WebAuthn L3 signals
-	// (signalAllAcceptedCredentials, signalCurrentUserDetails).
-	answer["webauthn_user_id"] = base64.RawURLEncoding.EncodeToString(u.WebAuthnHandle)
-	if err := s.addAccountFacts(c, u, answer); err != nil {
-		return err
-	}
-	return c.JSON(answer)
+	return c.JSON(meJSON{
+		Credentials:       credentials,
+		HasPassword:       facts.HasPassword,
+		HasTOTP:           facts.HasTOTP,
+		RecoveryCodesLeft: facts.RecoveryCodesLeft,
+		Sessions:          sessions,
+		User:              userOf(facts.User),
+		WebAuthnUserID:    base64.RawURLEncoding.EncodeToString(facts.User.WebAuthnHandle),
+	})
 }
