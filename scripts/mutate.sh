@@ -30,7 +30,8 @@ TestDisabledAccountRefusedOnEveryWayIn|TestEndedSessionTokenChangesNothing|TestF
 TestIdleConnectionsClosedSilently|TestOtherIPCannotBlockSignInMail|TestEmailStartCeilingPerAddress|\
 TestOAuthEndpointsLimitedPerIP|TestEmailStartLimitedPerAddress|TestEmailStartLimitedPerIP|TestRegisterNeedsRecentSignIn|\
 TestRecoveryCodesNeedRecentSignIn|TestMeNamesTheWebAuthnUserHandle|TestMFATokenIsNotABearer|\
-TestOriginAndFetchSiteChecked|TestRecentSignInWindowEdges|TestTokenForAnotherUsersSession|TestSessionAnswer)\$}"
+TestOriginAndFetchSiteChecked|TestRecentSignInWindowEdges|TestTokenForAnotherUsersSession|TestSessionAnswer|\
+TestRefreshCookieLifetime|TestActivityAndNotices)\$}"
 
 for pkg in $PACKAGES; do
   excludes=()

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sesame-auth/sesame/internal/testserver"
-	"github.com/sesame-auth/sesame/server"
 )
 
 // TestOriginAndFetchSiteChecked: a POST whose Origin is not the public
@@ -69,9 +68,10 @@ func TestOriginAndFetchSiteChecked(t *testing.T) {
 	}
 }
 
-// TestRecentSignInWindowEdges: a factor may be added exactly
-// ReauthWindow after the sign-in, not a second later (rule 9).
+// TestRecentSignInWindowEdges: a factor may be added exactly 10 minutes
+// after the sign-in (server.ReauthWindow), not a second later (rule 9).
 func TestRecentSignInWindowEdges(t *testing.T) {
+	const window = 10 * time.Minute
 	e := testserver.New(t, testserver.Options{})
 	s := e.SignIn(t, "window@example.com")
 	claims, err := e.App.Issuer.VerifyAccess(context.Background(), s.Access)
@@ -79,10 +79,10 @@ func TestRecentSignInWindowEdges(t *testing.T) {
 		t.Fatal(err)
 	}
 	// auth_time is whole seconds: move to exactly auth_time + the window.
-	e.Clock.Advance(claims.AuthTime.Add(server.ReauthWindow).Sub(e.Clock.Now()))
+	e.Clock.Advance(claims.AuthTime.Add(window).Sub(e.Clock.Now()))
 	at := testserver.SessionOf(t, e.Do(t, "POST", "/api/session/refresh", nil, testserver.Cookie("sesame_refresh", s.Refresh)))
 	if r := e.Do(t, "POST", "/api/webauthn/register/begin", nil, testserver.Bearer(at.Access)); r.Status != http.StatusOK {
-		t.Fatalf("register/begin at exactly %v after sign-in = %d %s; want 200", server.ReauthWindow, r.Status, r.Body)
+		t.Fatalf("register/begin at exactly %v after sign-in = %d %s; want 200", window, r.Status, r.Body)
 	}
 	e.Clock.Advance(time.Second)
 	after := testserver.SessionOf(t, e.Do(t, "POST", "/api/session/refresh", nil, testserver.Cookie("sesame_refresh", at.Refresh)))
@@ -130,5 +130,39 @@ func TestSessionAnswer(t *testing.T) {
 	claims, err := e.App.Issuer.VerifyAccess(context.Background(), testserver.SessionOf(t, r).Access)
 	if err != nil || claims.ExpiresAt.Sub(claims.IssuedAt) != 10*time.Minute {
 		t.Fatalf("access token claims %+v, %v; want 10 minutes of life", claims, err)
+	}
+}
+
+// TestRefreshCookieLifetime: the refresh cookie of a sign-in lives until
+// the session's absolute end (30 days); logging out replaces it with an
+// empty one that is already expired, so the browser drops it (rule 31).
+func TestRefreshCookieLifetime(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	refreshCookie := func(t *testing.T, r testserver.Response) *http.Cookie {
+		t.Helper()
+		for _, v := range r.Header.Values("Set-Cookie") {
+			if c, err := http.ParseSetCookie(v); err == nil && c.Name == "sesame_refresh" {
+				return c
+			}
+		}
+		t.Fatalf("no sesame_refresh cookie in %v", r.Header.Values("Set-Cookie"))
+		return nil
+	}
+	flowID, code, _ := e.StartEmail(t, "lifetime@example.com")
+	signIn := e.Do(t, "POST", "/api/email/verify", map[string]string{"flow_id": flowID, "code": code})
+	s := testserver.SessionOf(t, signIn)
+	c := refreshCookie(t, signIn)
+	end := e.Clock.Now().Add(30 * 24 * time.Hour)
+	if c.Value == "" || c.MaxAge != 0 || c.Expires.Before(end.Add(-time.Second)) || c.Expires.After(end.Add(time.Second)) {
+		t.Errorf("sign-in cookie: value %d bytes, Max-Age %d, Expires %v; want the token until %v", len(c.Value), c.MaxAge, c.Expires, end)
+	}
+
+	out := e.Do(t, "POST", "/api/session/logout", nil, testserver.Cookie("sesame_refresh", s.Refresh))
+	if out.Status != http.StatusNoContent {
+		t.Fatalf("logout = %d %s", out.Status, out.Body)
+	}
+	c = refreshCookie(t, out)
+	if c.Value != "" || c.MaxAge > 0 || !c.Expires.Before(e.Clock.Now()) {
+		t.Errorf("logout cookie: value %q, Max-Age %d, Expires %v; want empty and already expired", c.Value, c.MaxAge, c.Expires)
 	}
 }
