@@ -96,14 +96,24 @@ type OAuthLogout struct {
 	ExpiresAt   time.Time
 }
 
-// OAuthSessionGrant is a live grant of a session that has just ended: its
-// client must hear of the logout.
-type OAuthSessionGrant struct {
-	GrantID   string
+// OAuthLogoutDelivery is a Back-Channel Logout token owed to a client for
+// one ended Sesame session: stored when the session's grants are revoked,
+// sent by any instance until delivered or given up.
+type OAuthLogoutDelivery struct {
 	ClientID  string
-	UserID    string
 	SessionID string
+	UserID    string
+	Status    string // LogoutQueued, LogoutDelivered or LogoutFailed
+	Attempts  int    // tries so far, this one included once claimed
+	CreatedAt time.Time
 }
+
+// Statuses of an OAuthLogoutDelivery.
+const (
+	LogoutQueued    = "queued"
+	LogoutDelivered = "delivered"
+	LogoutFailed    = "failed"
+)
 
 // ErrOAuthCodeReplayed is returned when an authorization code that was
 // already spent comes back: the grant its first redemption produced has

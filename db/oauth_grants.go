@@ -205,39 +205,6 @@ func (db *DB) RevokeOAuthGrant(ctx context.Context, id string, now time.Time) er
 	return nil
 }
 
-// RevokeEndedSessionGrants revokes every live grant of userID whose Sesame
-// session has ended, or every live grant of userID when the account is
-// disabled, and returns the redeemed ones: their clients hold tokens and
-// must hear of the logout.
-func (db *DB) RevokeEndedSessionGrants(ctx context.Context, userID string, now time.Time) ([]sesame.OAuthSessionGrant, error) {
-	rows, err := db.write.QueryContext(ctx, db.rebind(`UPDATE oauth_grants SET revoked_at = ?
-		WHERE user_id = ? AND revoked_at IS NULL AND (
-			session_id NOT IN (SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL)
-			OR EXISTS (SELECT 1 FROM users WHERE id = ? AND disabled_at IS NOT NULL))
-		RETURNING id, client_id, user_id, session_id, redeemed_at`), ms(now), userID, userID, userID)
-	if err != nil {
-		return nil, fmt.Errorf("revoke ended session grants: %w", db.wrap(err))
-	}
-	return db.scanSessionGrants(rows)
-}
-
-// scanSessionGrants reads revoked grants, keeping the redeemed ones.
-func (db *DB) scanSessionGrants(rows *sql.Rows) ([]sesame.OAuthSessionGrant, error) {
-	defer rows.Close()
-	var out []sesame.OAuthSessionGrant
-	for rows.Next() {
-		var g sesame.OAuthSessionGrant
-		var redeemed sql.NullInt64
-		if err := rows.Scan(&g.GrantID, &g.ClientID, &g.UserID, &g.SessionID, &redeemed); err != nil {
-			return nil, fmt.Errorf("revoked grants: %w", err)
-		}
-		if redeemed.Valid {
-			out = append(out, g)
-		}
-	}
-	return out, db.wrap(rows.Err())
-}
-
 // OAuthConsent returns userID's consent for clientID, or sesame.ErrNotFound.
 func (db *DB) OAuthConsent(ctx context.Context, userID, clientID string) (sesame.OAuthConsent, error) {
 	c, err := scanConsent(db.queryRow(ctx, `SELECT c.user_id, c.client_id, k.name, c.scopes, c.approved_at, c.last_used_at

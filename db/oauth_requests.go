@@ -109,6 +109,7 @@ func (db *DB) SweepOAuth(ctx context.Context, now time.Time, keep time.Duration)
 		`DELETE FROM oauth_logouts WHERE expires_at < ?`,
 		`DELETE FROM oauth_grants WHERE redeemed_at IS NULL AND created_at < ?`,
 		`DELETE FROM oauth_refresh_tokens WHERE expires_at < ?`,
+		`DELETE FROM oauth_logout_outbox WHERE status <> 'queued' AND finished_at < ?`,
 	} {
 		res, err := db.exec(ctx, q, cut)
 		if err != nil {

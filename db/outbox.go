@@ -38,24 +38,12 @@ func queueMails(ctx context.Context, t *txn, mails []sesame.QueuedMail) error {
 }
 
 // ClaimMail leases up to limit due messages until leaseUntil and returns
-// them with their attempt counted. One UPDATE: on PostgreSQL the rows are
-// picked FOR UPDATE SKIP LOCKED, so instances claiming at once take
-// different rows without waiting, and the lease is checked again on the
-// row as committed; on SQLite the single writer serialises claims.
+// them with their attempt counted (claimDue: one UPDATE, two instances
+// never take the same message).
 func (db *DB) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]sesame.QueuedMail, error) {
-	lock := ""
-	if db.dialect == Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	rows, err := db.write.QueryContext(ctx, db.rebind(`UPDATE mail_outbox SET lease_until = ?, attempts = attempts + 1
-		WHERE lease_until <= ? AND status = 'queued' AND id IN (
-			SELECT id FROM mail_outbox
-			WHERE status = 'queued' AND next_at <= ? AND lease_until <= ? AND expires_at > ?
-			ORDER BY next_at LIMIT ?`+lock+`)
-		RETURNING `+outboxColumns),
-		ms(leaseUntil), ms(now), ms(now), ms(now), ms(now), limit)
+	rows, err := db.claimDue(ctx, "mail_outbox", "id", outboxColumns, "expires_at > ?", ms(now), now, leaseUntil, limit)
 	if err != nil {
-		return nil, fmt.Errorf("claim mail: %w", db.wrap(err))
+		return nil, fmt.Errorf("claim mail: %w", err)
 	}
 	defer rows.Close()
 	var out []sesame.QueuedMail

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/internal/retry"
 )
 
 // Store is the durable outbox the Queue sends from; db.DB implements it.
@@ -375,15 +375,9 @@ func (q *Queue) retry(m sesame.QueuedMail, cause error) {
 	}
 }
 
-// backoff is the wait after the attempt-th failed try: FirstBackoff
-// doubled for each earlier try, at most MaxBackoff, ±20 %.
+// backoff is the wait after the attempt-th failed try (retry.Backoff).
 func (q *Queue) backoff(attempt int) time.Duration {
-	d := q.cfg.FirstBackoff
-	for i := 1; i < attempt && d < q.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, q.cfg.MaxBackoff)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return retry.Backoff(q.cfg.FirstBackoff, q.cfg.MaxBackoff, attempt)
 }
 
 func (q *Queue) finish(m sesame.QueuedMail, status string) {

@@ -103,7 +103,7 @@ func halfHash(s string) string {
 
 // logoutToken signs a Back-Channel Logout token (§2.4): no nonce, the
 // events member, sid and sub.
-func (p *Provider) logoutToken(ctx context.Context, c sesame.OAuthClient, g sesame.OAuthSessionGrant) (string, error) {
+func (p *Provider) logoutToken(ctx context.Context, c sesame.OAuthClient, g sesame.OAuthLogoutDelivery) (string, error) {
 	now := p.cfg.Now().Truncate(time.Second)
 	return p.cfg.Keys.Sign(ctx, c.IDTokenAlg, typeLogout, jwt.MapClaims{
 		"iss":    p.cfg.Issuer,

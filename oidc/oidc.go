@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -58,7 +59,10 @@ type Store interface {
 	TouchOAuthConsent(ctx context.Context, userID, clientID string, now time.Time) error
 	OAuthRefreshTokenGrant(ctx context.Context, hash []byte, now time.Time) (grantID, clientID string, err error)
 	RevokeOAuthGrant(ctx context.Context, id string, now time.Time) error
-	RevokeEndedSessionGrants(ctx context.Context, userID string, now time.Time) ([]sesame.OAuthSessionGrant, error)
+	RevokeEndedSessionGrants(ctx context.Context, userID string, now time.Time) (queued int64, err error)
+	ClaimOAuthLogouts(ctx context.Context, now, leaseUntil time.Time, limit int) ([]sesame.OAuthLogoutDelivery, error)
+	RetryOAuthLogout(ctx context.Context, clientID, sessionID string, next time.Time) error
+	FinishOAuthLogout(ctx context.Context, clientID, sessionID, status string, now time.Time) error
 
 	OAuthConsent(ctx context.Context, userID, clientID string) (sesame.OAuthConsent, error)
 	SaveOAuthConsent(ctx context.Context, c sesame.OAuthConsent) error
@@ -129,22 +133,29 @@ type Config struct {
 	// Observe, when set, counts events for metrics.
 	Observe Observer
 	Logger  *slog.Logger
-	// HTTPClient posts back-channel logout tokens; its timeout is set to 5 s.
+	// HTTPClient posts back-channel logout tokens, each within 5 s.
 	HTTPClient *http.Client
-	// Retries is how many times a failed back-channel delivery is tried
-	// again (3 by default); RetryDelay the first wait, doubled each time.
-	Retries    int
-	RetryDelay time.Duration
-	Now        func() time.Time
+	// LogoutAttempts is how many tries a back-channel logout delivery gets
+	// before it is given up; LogoutBackoff the wait after the first failed
+	// one, doubled after each, at most LogoutMaxBackoff; LogoutPoll how
+	// often the outbox is read for retries and deliveries another
+	// instance queued. Zero values take the Default* constants.
+	LogoutAttempts                  int
+	LogoutBackoff, LogoutMaxBackoff time.Duration
+	LogoutPoll                      time.Duration
+	Now                             func() time.Time
 }
 
 // Provider is Sesame's OpenID Connect provider. It is safe for concurrent
 // use.
 type Provider struct {
-	cfg     Config
-	backlog chan delivery
-	stop    chan struct{}
-	done    chan struct{}
+	cfg  Config
+	wake chan struct{} // a delivery was queued here
+	// storeDown is set while the logout outbox cannot be read, so that
+	// an outage is logged once.
+	storeDown atomic.Bool
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 // New returns a Provider and starts its back-channel logout sender; Close
@@ -162,16 +173,15 @@ func New(cfg Config) *Provider {
 	if len(cfg.BinderKey) == 0 {
 		cfg.BinderKey = sesame.RandomBytes(32)
 	}
-	cfg.HTTPClient.Timeout = 5 * time.Second
-	if cfg.Retries == 0 {
-		cfg.Retries = 3
-	}
-	cfg.RetryDelay = cmp.Or(cfg.RetryDelay, time.Second)
+	cfg.LogoutAttempts = cmp.Or(cfg.LogoutAttempts, DefaultLogoutAttempts)
+	cfg.LogoutBackoff = cmp.Or(cfg.LogoutBackoff, DefaultLogoutBackoff)
+	cfg.LogoutMaxBackoff = cmp.Or(cfg.LogoutMaxBackoff, DefaultLogoutMaxBackoff)
+	cfg.LogoutPoll = cmp.Or(cfg.LogoutPoll, DefaultLogoutPoll)
 	if cfg.Observe == nil {
 		cfg.Observe = func(string, string) {}
 	}
-	p := &Provider{cfg: cfg, backlog: make(chan delivery, 1024), stop: make(chan struct{}), done: make(chan struct{})}
-	go p.deliver()
+	p := &Provider{cfg: cfg, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go p.sender()
 	return p
 }
 

@@ -26,12 +26,21 @@ type backchannelRP struct {
 	srv      *httptest.Server
 	tokens   chan string
 	failures atomic.Int32
+	attempts atomic.Int32 // posts received, failed or not
 }
 
 func newBackchannelRP(t *testing.T, failFirst int) *backchannelRP {
 	b := &backchannelRP{tokens: make(chan string, 16)}
 	b.failures.Store(int32(failFirst))
-	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	b.srv = httptest.NewServer(b.handler())
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+// handler is the endpoint: failures first, then each token passed on.
+func (b *backchannelRP) handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.attempts.Add(1)
 		if b.failures.Add(-1) >= 0 {
 			http.Error(w, "try later", http.StatusServiceUnavailable)
 			return
@@ -42,9 +51,17 @@ func newBackchannelRP(t *testing.T, failFirst int) *backchannelRP {
 		}
 		b.tokens <- r.PostForm.Get("logout_token")
 		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(b.srv.Close)
-	return b
+	})
+}
+
+// waitAttempts waits until the endpoint has been posted to n times.
+func (b *backchannelRP) waitAttempts(t *testing.T, n int32) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); b.attempts.Load() < n; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d back-channel posts; want %d", b.attempts.Load(), n)
+		}
+	}
 }
 
 // logoutClaims is a Back-Channel Logout token's payload.
@@ -142,7 +159,10 @@ func TestOIDCEndSessionAndBackchannelLogout(t *testing.T) {
 		assertProblem(t, e.Do(t, "POST", "/api/oauth2/logout/"+id+"/complete", nil), http.StatusNotFound, "not_found")
 
 		c1 := bc1.receive(t, rp)
-		c2 := bc2.receive(t, other) // after one 503 and a retry
+		// Gitea answered 503 first: its retry comes due as time passes.
+		bc2.waitAttempts(t, 1)
+		e.Clock.Advance(time.Minute)
+		c2 := bc2.receive(t, other)
 		var idClaims struct {
 			Sid string `json:"sid"`
 		}

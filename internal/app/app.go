@@ -92,6 +92,9 @@ type Options struct {
 	// polling, first retry (later ones wait up to four times as long) and
 	// lease, so fault tests run in seconds.
 	MailPoll, MailBackoff, MailLease time.Duration
+	// LogoutPoll and LogoutBackoff shorten the back-channel logout
+	// outbox's polling and first retry (oidc.Config).
+	LogoutPoll, LogoutBackoff time.Duration
 	// ReadTimeout and IdleTimeout, when set, replace the server's (tests of
 	// idle connections).
 	ReadTimeout, IdleTimeout time.Duration
@@ -276,9 +279,11 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		LimitMail: func(ctx context.Context, userID string) error {
 			return limits.Allow(ctx, limit.ApprovalMailsPerUserHour, userID)
 		},
-		Observe: func(event, result string) { observe(event, result) },
-		Logger:  log,
-		Now:     opts.Now,
+		Observe:       func(event, result string) { observe(event, result) },
+		Logger:        log,
+		LogoutPoll:    opts.LogoutPoll,
+		LogoutBackoff: opts.LogoutBackoff,
+		Now:           opts.Now,
 	})
 	sessions := token.NewSessions(token.SessionsConfig{Store: a.DB, Now: opts.Now, Ended: a.OIDC})
 	a.Account = account.New(account.Config{

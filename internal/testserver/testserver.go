@@ -74,8 +74,11 @@ type Env struct {
 	PublicURL string
 	// BaseURL is where a Listen server answers (same as PublicURL).
 	BaseURL string
-	logs    *testkit.LogBuffer
-	secrets secrets
+	// Database and Secret are the Env's, for a second instance or a
+	// restart on the same data.
+	Database, Secret string
+	logs             *testkit.LogBuffer
+	secrets          secrets
 }
 
 // New starts a Sesame for the test and stops it when the test ends.
@@ -137,9 +140,13 @@ func New(t testing.TB, opts Options) *Env {
 	if cfg.Audience == "" {
 		cfg.Audience = cfg.PublicURL
 	}
+	e.Database, e.Secret = database, opts.Secret
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.Open(ctx, cfg, log, app.Options{Now: e.Clock.Now, ReadTimeout: opts.ReadTimeout, IdleTimeout: opts.ReadTimeout,
-		MailPoll: opts.Mail.Poll, MailBackoff: opts.Mail.Backoff, MailLease: opts.Mail.Lease})
+		MailPoll: opts.Mail.Poll, MailBackoff: opts.Mail.Backoff, MailLease: opts.Mail.Lease,
+		// Back-channel logout retries come due when a test moves the
+		// clock; the outbox is read often enough to see them at once.
+		LogoutPoll: 250 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)
 	}
