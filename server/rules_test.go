@@ -292,3 +292,25 @@ func TestCredentialIDLengthLimit(t *testing.T) {
 		t.Fatalf("credentials after the refused id = %d; want the one of 1,023 bytes", len(creds))
 	}
 }
+
+// TestOverlongCeremonyIDAnswersExpired: a registration finish whose
+// ceremony id is longer than webauthn.MaxCeremonyIDLength (64) is
+// answered 410 expired, as an unknown one is, and spends nothing: the real
+// ceremony still finishes with the same response (rule 1). (A sign-in's
+// ceremony id is a ticket, webauthn.TestSignInTicket.)
+func TestOverlongCeremonyIDAnswersExpired(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	s := e.SignIn(t, "ceremony@example.com")
+	c := testauthn.Begin(t, e, "/api/webauthn/register/begin", map[string]any{}, testserver.Bearer(s.Access))
+	resp, err := testauthn.New(e.PublicURL).Create(c.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{strings.Repeat("A", 65), c.ID + strings.Repeat("A", 65-len(c.ID))} {
+		r := e.Do(t, "POST", "/api/webauthn/register/finish", testauthn.Finish(id, resp), testserver.Bearer(s.Access))
+		assertProblem(t, r, http.StatusGone, "expired")
+	}
+	if r := e.Do(t, "POST", "/api/webauthn/register/finish", testauthn.Finish(c.ID, resp), testserver.Bearer(s.Access)); r.Status != http.StatusCreated {
+		t.Fatalf("the real ceremony after the refused ids: %d %s; want 201", r.Status, r.Body)
+	}
+}
