@@ -10,7 +10,7 @@ ifeq ($(PG_UP),yes)
 export SESAME_TEST_POSTGRES_URL ?= $(PG_URL)
 endif
 
-.PHONY: run build test faults vet fuzz bench load mutate axe aaguids clean
+.PHONY: run build test faults vet fuzz bench load mutate axe aaguids openid-client clean
 
 run: build ## build and start on embedded defaults (SQLite under data/, mail to the log and /dev/outbox)
 	./bin/sesame serve
@@ -65,6 +65,27 @@ axe: ## refresh the vendored axe-core (npm) in e2e/browser/testdata/axe-core
 	  mkdir -p e2e/browser/testdata/axe-core && \
 	  cp "$$tmp/package/axe.min.js" "$$tmp/package/LICENSE" e2e/browser/testdata/axe-core/ && \
 	  echo "axe-core $(AXE_VERSION)" > e2e/browser/testdata/axe-core/VERSION
+
+# openid-client, a relying party we did not write, judges the provider in
+# server.TestOpenIDClientNode; vendored with what it imports (oauth4webapi,
+# jose) as Node resolves them, never served by the app. MIT, kept
+# unmodified; only the runtime JavaScript, package.json and LICENSE.md.
+OPENID_CLIENT_VERSION ?= 6.8.9
+OAUTH4WEBAPI_VERSION ?= 3.8.8
+JOSE_VERSION ?= 6.2.17
+OPENID_CLIENT_DIR := server/testdata/openid-client/node_modules
+openid-client: ## refresh the vendored openid-client (npm) in server/testdata/openid-client
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && root=$$(pwd) && \
+	  rm -rf $(OPENID_CLIENT_DIR) && \
+	  for p in openid-client@$(OPENID_CLIENT_VERSION) oauth4webapi@$(OAUTH4WEBAPI_VERSION) jose@$(JOSE_VERSION); do \
+	    name=$${p%@*} && mkdir -p "$$tmp/$$name" "$(OPENID_CLIENT_DIR)/$$name" && \
+	    (cd "$$tmp/$$name" && npm pack --silent "$$p" >/dev/null && tar xzf *.tgz) && \
+	    (cd "$$tmp/$$name/package" && cp package.json LICENSE.md "$$root/$(OPENID_CLIENT_DIR)/$$name/" && \
+	      find . -path ./node_modules -prune -o -name '*.js' -print | grep -v passport | \
+	      xargs cp --parents -t "$$root/$(OPENID_CLIENT_DIR)/$$name/") || exit 1; \
+	  done && \
+	  echo "openid-client $(OPENID_CLIENT_VERSION), oauth4webapi $(OAUTH4WEBAPI_VERSION), jose $(JOSE_VERSION)" > server/testdata/openid-client/VERSION && \
+	  cat server/testdata/openid-client/VERSION
 
 clean:
 	rm -rf bin data bench.txt build
