@@ -598,8 +598,8 @@ func TestMFACode(t *testing.T) {
 	_, err := e.verify(ctx, p, "123456")
 	wantCode(t, err, sesame.EBadRequest) // nothing sent yet
 	code := e.sendCode(t, p)
-	if m := e.mail.last(t); m.To != u.Email {
-		t.Fatalf("code went to %s; want %s", m.To, u.Email)
+	if m := e.mail.last(t); m.To != u.Email || !strings.Contains(m.Text, "expires in 5 minutes") {
+		t.Fatalf("code went to %s saying %q; want %s, told it expires in 5 minutes (DefaultCodeTTL)", m.To, m.Text, u.Email)
 	}
 	got, err := e.verify(ctx, p, code)
 	if err != nil || got.ID != u.ID {
