@@ -155,8 +155,10 @@ func TestOIDCCORSOnlyWhereAllowed(t *testing.T) {
 	}
 }
 
-// TestOIDCTokenBadBodies: whatever a client sends the token endpoint, the
-// answer is an RFC 6749 JSON error, never a 5xx, and the code survives.
+// TestOIDCTokenBadBodies: whatever a client sends the token endpoint (a
+// non-form body, a malformed form, any repeated parameter), the answer is
+// an RFC 6749 JSON error, never a 5xx, and the code survives; an unknown
+// parameter is ignored.
 func TestOIDCTokenBadBodies(t *testing.T) {
 	e := testserver.New(t, listening)
 	_, a := testauthn.SignUp(t, e, "ivy@example.com")
@@ -173,6 +175,12 @@ func TestOIDCTokenBadBodies(t *testing.T) {
 		"text":               {"text/plain", good.Encode(), "invalid_request", 400},
 		"malformed form":     {"application/x-www-form-urlencoded", "a=%zz&b", "invalid_request", 400},
 		"repeated code":      {"application/x-www-form-urlencoded", good.Encode() + "&code=x", "invalid_request", 400},
+		"repeated grant":     {"application/x-www-form-urlencoded", good.Encode() + "&grant_type=refresh_token", "invalid_request", 400},
+		"repeated verifier":  {"application/x-www-form-urlencoded", good.Encode() + "&code_verifier=" + f.verifier, "invalid_request", 400},
+		"repeated redirect":  {"application/x-www-form-urlencoded", good.Encode() + "&redirect_uri=" + url.QueryEscape(rpRedirect), "invalid_request", 400},
+		"repeated client_id": {"application/x-www-form-urlencoded", good.Encode() + "&client_id=" + rp.client.ID + "&client_id=" + rp.client.ID, "invalid_request", 400},
+		"multipart":          {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\nauthorization_code\r\n--x--\r\n", "invalid_request", 400},
+		"binary":             {"application/x-www-form-urlencoded", "\x00\xff\xfe=\x01", "invalid_request", 400},
 		"empty":              {"application/x-www-form-urlencoded", "", "invalid_request", 400},
 		"no grant_type":      {"application/x-www-form-urlencoded", "code=" + code, "invalid_request", 400},
 		"password grant":     {"application/x-www-form-urlencoded", "grant_type=password&username=a&password=b", "unsupported_grant_type", 400},
@@ -197,7 +205,11 @@ func TestOIDCTokenBadBodies(t *testing.T) {
 			}
 		})
 	}
-	rp.exchange(t, f, code)
+	// Nothing was spent; an unknown parameter is ignored.
+	good.Set("unknown_parameter", "ignored")
+	if st, m := tokenPost(t, rp, good); st != http.StatusOK || m["id_token"] == nil {
+		t.Fatalf("the code after the refusals, with an unknown parameter = %d %v; want the tokens", st, m)
+	}
 }
 
 // TestOIDCRevokeAndIntrospect: RFC 7662 introspection for a confidential
