@@ -25,6 +25,9 @@ type Pending struct {
 const (
 	usedForSession = "session"
 	usedUpAttempts = "attempts"
+	// usedDisabled: the account was disabled while the token was
+	// pending; enabling it again does not bring the sign-in back.
+	usedDisabled = "disabled"
 )
 
 var (
@@ -39,8 +42,8 @@ func codeFlowID(jti string) string { return "mfa_" + jti }
 
 // Check returns an error unless p may still be used: its user exists and
 // is enabled, and the token has not produced a session or run out of code
-// attempts. It is for every step of the second factor, the passkey one
-// included.
+// attempts. A disabled account ends the token. It is for every step of
+// the second factor, the passkey one included.
 func (s *Service) Check(ctx context.Context, p Pending) (sesame.User, error) {
 	if p.JTI == "" || p.UserID == "" {
 		return sesame.User{}, errMFAEnded
@@ -55,6 +58,11 @@ func (s *Service) Check(ctx context.Context, p Pending) (sesame.User, error) {
 	if errors.Is(err, sesame.ErrNotFound) {
 		return sesame.User{}, errMFAEnded
 	} else if err == nil && !u.Active() {
+		// The pending sign-in ends here (SECURITY rule 1): its token and
+		// code must not make a session once the account is enabled again.
+		if err := s.use(ctx, p, usedDisabled); err != nil && !errors.Is(err, errMFAEnded) {
+			return sesame.User{}, err
+		}
 		return sesame.User{}, sesame.ErrAccountDisabled
 	} else if err != nil {
 		return sesame.User{}, fmt.Errorf("mfa: %w", err)

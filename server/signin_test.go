@@ -43,7 +43,8 @@ func rows(t testing.TB, e *testserver.Env, table string) int {
 // account proves a factor, the sign-in is refused the same way (403
 // account_disabled), makes no session, and is audited under the account.
 // Each way in proves its factor first; the account is disabled just
-// before the last request.
+// before the last request. The refusal still spends the proof's one-time
+// secret: enabled again, the account gets no session from a replay.
 func TestDisabledAccountRefusedOnEveryWayIn(t *testing.T) {
 	const email = "alice@example.com"
 	type setup struct {
@@ -120,6 +121,14 @@ func TestDisabledAccountRefusedOnEveryWayIn(t *testing.T) {
 			}
 			if events := auditOf(t, e, s.UserID); !hasEvent(events, "sign_in", sesame.EAccountDisabled, tc.method) {
 				t.Errorf("no sign_in %s audit event for %s under the user: %+v", sesame.EAccountDisabled, tc.method, events)
+			}
+			// The refused attempt used its one-time secret up (SECURITY
+			// rules 1, 13): enabled again, the same proof makes no session.
+			if _, err := e.App.DB.SetUserDisabled(context.Background(), s.UserID, false, e.Clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if r := finish(); r.Status < 400 || r.Status > 499 || rows(t, e, "sessions") != sessions {
+				t.Errorf("the refused proof replayed once the account was enabled again: %d %s", r.Status, r.Body)
 			}
 		})
 	}

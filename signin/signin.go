@@ -7,7 +7,8 @@
 // which credential, from which client, and the writes (Spends) that use up
 // its one-time secret or record the credential's new signature counter.
 //
-// Complete checks the account is active (sesame.User.Active), then writes
+// Complete checks the account is active (sesame.User.Active: a refused
+// proof's spends still run, so it is used up), then writes
 // the spends, the session with its first refresh token, the end of the
 // oldest sessions beyond the cap (MaxSessions) and the audit events in one
 // short write transaction — all of them or none — and after
@@ -200,7 +201,8 @@ type Result struct {
 }
 
 // Complete turns p into a session. It refuses an inactive account with
-// sesame.ErrAccountDisabled, whatever the way in. Then one transaction
+// sesame.ErrAccountDisabled, whatever the way in, after running p's
+// spends alone, so that the refused proof cannot be replayed. Then one transaction
 // runs p's spends, stores the session with its first refresh token and
 // the audit events; if any of them fails, none is kept and the error (as
 // the spend answered it) is recorded by Fail and returned. A sign-in from
@@ -208,6 +210,13 @@ type Result struct {
 // has, queues a notice after the commit.
 func (s *Service) Complete(ctx context.Context, p Proof) (Result, error) {
 	if !p.User.Active() {
+		// The refused proof is still used up (SECURITY rules 1 and 13):
+		// otherwise the same code, assertion or MFA token would make a
+		// session once the account is enabled again.
+		if err := s.cfg.Store.SignInTx(ctx, func(tx Tx) error { return p.RunSpends(ctx, tx, s.cfg.Now()) }); err != nil {
+			s.Fail(ctx, p, err)
+			return Result{}, fmt.Errorf("sign in: %w", err)
+		}
 		s.Fail(ctx, p, sesame.ErrAccountDisabled)
 		return Result{}, sesame.ErrAccountDisabled
 	}

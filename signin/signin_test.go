@@ -215,7 +215,9 @@ func allOrNothing(t *testing.T, open func(testing.TB) *db.DB) {
 }
 
 // TestCompleteRefusesDisabled: one rule for every way in; the proof's
-// spends do not run.
+// spends run alone (its one-time secret is used up, its counter stored),
+// no session is made, and the same proof replayed once the account is
+// enabled again makes none either.
 func TestCompleteRefusesDisabled(t *testing.T) {
 	f := newFixture(t, dbtest.SQLite(t))
 	ctx := context.Background()
@@ -227,11 +229,18 @@ func TestCompleteRefusesDisabled(t *testing.T) {
 	if !errors.Is(err, sesame.ErrAccountDisabled) {
 		t.Fatalf("Complete = %v; want account_disabled", err)
 	}
-	if stored, _ := f.d.CredentialByID(ctx, f.cred.ID); stored.SignCount != 5 || f.rows(t, "sessions") != 0 {
-		t.Errorf("a disabled account's sign-in wrote: count %d, %d sessions", stored.SignCount, f.rows(t, "sessions"))
+	if stored, _ := f.d.CredentialByID(ctx, f.cred.ID); stored.SignCount != 6 || f.rows(t, "sessions") != 0 {
+		t.Errorf("a disabled account's sign-in: count %d, %d sessions; want the proof spent (6), no session", stored.SignCount, f.rows(t, "sessions"))
 	}
 	if got := f.results(t); !slices.Equal(got, []string{"sign_in:account_disabled"}) {
 		t.Errorf("audit = %v; want sign_in:account_disabled", got)
+	}
+	if _, err := f.d.SetUserDisabled(ctx, f.user.ID, false, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.user, _ = f.d.UserByID(ctx, f.user.ID)
+	if _, err := f.svc.Complete(ctx, f.passkeyProof(5)); sesame.ErrorCode(err) != sesame.ECeremonyFailed || f.rows(t, "sessions") != 0 {
+		t.Errorf("the refused proof replayed after enabling: %v, %d sessions; want ceremony_failed, none", err, f.rows(t, "sessions"))
 	}
 }
 
