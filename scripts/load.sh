@@ -6,6 +6,9 @@
 #   make load LOADFLAGS='-users 64 -accounts 500 -minutes 10 -mix passkey=1 -progress 0'
 #                                               (a line per minute, then the change from
 #                                               the first minute to the last)
+#   make load LOADFLAGS='-users 32 -duration 20s -mix oidc=1'
+#                                               (complete OpenID Connect code logins of
+#                                               a trusted app this script registers)
 #
 # The tool prints the CPU per operation of the server (read from its
 # /metrics) beside its own; this script adds the servers' CPU and memory
@@ -88,13 +91,18 @@ for i in "${!urls[@]}"; do
   exit 1
 done
 
+# The app of the oidc operation, registered as an operator does; the tool
+# reads the --json answer (its client_id, client_secret and redirect URI).
+SESAME_RATE_LIMITS=on ./bin/sesame clients add --name "sesame-load" --redirect-uri http://127.0.0.1/sesame-load/callback \
+  --trusted --json >"$tmp/oidc-client.json"
+
 echo "load.sh: ${INSTANCES} instance(s) on ${SESAME_DATABASE%%:*}${schema:+ (schema $schema)}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 # CPU seconds (user + system) and resident MiB of the servers, from /proc.
 cpu() { for p in "${pids[@]}"; do cut -d' ' -f14,15 "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{s += $1 + $2} END {print s / hz}'; }
 rss() { for p in "${pids[@]}"; do awk '/^VmRSS/ {print $2}' "/proc/$p/status"; done | awk '{s += $1} END {printf "%.0f", s / 1024}'; }
 fifo=$tmp/out
 mkfifo "$fifo"
-./bin/sesame-load -url "$(IFS=,; echo "${urls[*]}")" -smtp-listen "$SMTP" "$@" >"$fifo" &
+./bin/sesame-load -url "$(IFS=,; echo "${urls[*]}")" -smtp-listen "$SMTP" -oidc-client "$tmp/oidc-client.json" "$@" >"$fifo" &
 load=$!
 cpu0=""
 profiler=""

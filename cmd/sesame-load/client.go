@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -32,7 +33,10 @@ func newClient(bases []string, conns int, timeout time.Duration) *client {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &client{bases: bases, http: &http.Client{Transport: tr, Timeout: timeout}}
+	// Redirects are answers to look at (the OpenID Connect hand-over),
+	// never followed.
+	noFollow := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &client{bases: bases, http: &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: noFollow}}
 }
 
 // statusError is an answer other than the one expected.
@@ -79,21 +83,27 @@ type header struct{ name, value string }
 // call sends one request and decodes a JSON answer into out (if not nil),
 // failing unless the status is want.
 func (c *client) call(ctx context.Context, method, path string, body any, want int, out any, headers ...header) (http.Header, error) {
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		r = bytes.NewReader(b)
+	if body == nil {
+		return c.send(ctx, method, path, nil, want, out, headers...)
 	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return c.send(ctx, method, path, bytes.NewReader(b), want, out, append([]header{{"Content-Type", "application/json"}}, headers...)...)
+}
+
+// form posts a form-encoded body (the OAuth protocol endpoints).
+func (c *client) form(ctx context.Context, path string, v url.Values, want int, out any, headers ...header) (http.Header, error) {
+	return c.send(ctx, "POST", path, strings.NewReader(v.Encode()), want, out,
+		append([]header{{"Content-Type", "application/x-www-form-urlencoded"}}, headers...)...)
+}
+
+func (c *client) send(ctx context.Context, method, path string, r io.Reader, want int, out any, headers ...header) (http.Header, error) {
 	base := c.bases[(c.next.Add(1)-1)%uint64(len(c.bases))]
 	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
 	if err != nil {
 		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("User-Agent", "sesame-load")
 	for _, h := range headers {

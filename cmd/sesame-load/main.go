@@ -5,7 +5,8 @@
 // sink the tool runs: start the server with SESAME_SMTP_URL pointing at
 // -smtp-listen, and SESAME_RATE_LIMITS=off), registers a passkey with a
 // software authenticator, then loops a weighted mix of complete passkey
-// sign-ins, email-code sign-ins, refreshes and /api/me calls for -duration
+// sign-ins, email-code sign-ins, refreshes, /api/me calls and complete
+// OpenID Connect code logins of an app (-oidc-client) for -duration
 // (or -minutes, with a line per minute and the change from the first
 // minute to the last, to show decay). A progress line comes every
 // -progress; at the end, a table of count, rate, p50/p95/p99/max latency
@@ -52,6 +53,7 @@ type config struct {
 	Rate       float64 // operations per second over all users; 0: as fast as they go
 	Logout     bool    // end an account's previous session when it signs in again
 	Minutes    int     // run this many minutes, printing each minute's rates; 0: -duration
+	OIDCClient string  // file with `sesame clients add --json` output, for the oidc operation
 }
 
 func main() {
@@ -88,7 +90,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	users := fs.Int("users", 16, "concurrent virtual users")
 	accounts := fs.Int("accounts", 0, "accounts to sign up, shared out among the users (default: one per user)")
 	duration := fs.Duration("duration", 30*time.Second, "how long to run the mix, after set-up")
-	mixFlag := fs.String("mix", "passkey=4,email=1,refresh=10,me=25", "weights of the operations: passkey, email, refresh, me")
+	mixFlag := fs.String("mix", "passkey=4,email=1,refresh=10,me=25", "weights of the operations: passkey, email, refresh, me, oidc")
+	oidcClient := fs.String("oidc-client", "", "for the oidc operation: a file holding the --json output of `sesame clients add --trusted` (scripts/load.sh makes one)")
 	smtpListen := fs.String("smtp-listen", "127.0.0.1:2525", "address of the SMTP sink that reads the codes (the server's SESAME_SMTP_URL)")
 	progress := fs.Duration("progress", 5*time.Second, "interval between progress lines; 0: none")
 	timeout := fs.Duration("timeout", 10*time.Second, "timeout of each request and of each wait for mail")
@@ -103,7 +106,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	cfg := config{Users: *users, Accounts: max(*accounts, *users), Duration: *duration, SMTPListen: *smtpListen,
-		Progress: *progress, Timeout: *timeout, JSON: *jsonOut, Rate: *rate, Logout: *logout, Minutes: *minutesFlag}
+		Progress: *progress, Timeout: *timeout, JSON: *jsonOut, Rate: *rate, Logout: *logout, Minutes: *minutesFlag,
+		OIDCClient: *oidcClient}
 	if cfg.Minutes > 0 {
 		cfg.Duration = time.Duration(cfg.Minutes) * time.Minute
 	}
@@ -116,8 +120,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("want at least one -url, -users ≥ 1, a positive -duration and a -rate ≥ 0")
 	}
 	var err error
-	cfg.Mix, err = parseMix(*mixFlag)
-	return cfg, err
+	if cfg.Mix, err = parseMix(*mixFlag); err != nil {
+		return cfg, err
+	}
+	if slices.Contains(cfg.Mix.ops, opOIDC) && cfg.OIDCClient == "" {
+		return cfg, errNoOIDCClient
+	}
+	return cfg, nil
 }
 
 // run signs the users up, runs the mix for cfg.Duration, prints the
@@ -128,12 +137,18 @@ func run(ctx context.Context, cfg config, codes codes, out io.Writer) ([]Result,
 	if err != nil {
 		return nil, err
 	}
+	var app *oidcClient
+	if cfg.OIDCClient != "" {
+		if app, err = readOIDCClient(cfg.OIDCClient); err != nil {
+			return nil, err
+		}
+	}
 	runID := make([]byte, 4)
 	_, _ = crand.Read(runID)
 	st := newStats()
 	users := make([]*vu, cfg.Users)
 	for i := range users {
-		users[i] = &vu{c: c, codes: codes, stats: st, origin: origin, timeout: cfg.Timeout, logout: cfg.Logout,
+		users[i] = &vu{c: c, codes: codes, stats: st, origin: origin, timeout: cfg.Timeout, logout: cfg.Logout, app: app,
 			rng: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
 	}
 	for n := range cfg.Accounts {

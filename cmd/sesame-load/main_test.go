@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/sesame-auth/sesame/internal/testserver"
 	"github.com/sesame-auth/sesame/internal/testsmtp"
+	"github.com/sesame-auth/sesame/oidc"
 )
 
 // testCodes reads codes from the test server's own SMTP server, which the
@@ -98,6 +102,42 @@ func TestSmoke(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "p99") || strings.Count(out.String(), "errors ") < 1 {
 		t.Errorf("no results table or progress line in the output")
+	}
+}
+
+// TestSmokeOIDC runs the oidc operation for two seconds: complete code
+// logins of a trusted app registered as `sesame clients add --json`
+// describes it, each one authorize, accept, token and userinfo.
+func TestSmokeOIDC(t *testing.T) {
+	e := testserver.New(t, testserver.Options{Listen: true})
+	c, secret, err := e.App.OIDC.Register(context.Background(), oidc.NewClient{Name: "load", Trusted: true,
+		RedirectURIs: []string{"http://127.0.0.1/sesame-load/callback"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "client.json")
+	b, _ := json.Marshal(map[string]any{"client_id": c.ID, "client_secret": secret, "redirect_uris": c.RedirectURIs})
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseFlags([]string{"-url", e.BaseURL, "-mix", "oidc=1"}, &bytes.Buffer{}); err == nil {
+		t.Error("-mix oidc=1 without -oidc-client was accepted")
+	}
+	cfg, err := parseFlags([]string{"-url", e.BaseURL, "-users", "2", "-duration", "2s", "-progress", "0",
+		"-mix", "oidc=1", "-oidc-client", file}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	results, err := run(context.Background(), cfg, &testCodes{smtp: e.SMTP, seen: map[string]int{}}, &out)
+	t.Logf("\n%s", out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Op == opOIDC && (r.Count == 0 || r.ErrSum != 0) {
+			t.Errorf("oidc: %d logins, errors %v; want some and none failed", r.Count, r.Errors)
+		}
 	}
 }
 

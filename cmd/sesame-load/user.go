@@ -22,7 +22,7 @@ const (
 	opLogout   = "logout"   // with -logout: the session a new sign-in replaces, ended
 )
 
-var mixOps = []string{opPasskey, opEmail, opRefresh, opMe}
+var mixOps = []string{opPasskey, opEmail, opRefresh, opMe, opOIDC}
 
 // account is one user of the server with the authenticator holding its
 // passkey.
@@ -41,10 +41,11 @@ type vu struct {
 	stats    *stats
 	origin   string
 	accounts []*account
-	next     int      // the account the next sign-in is for
-	cur      session  // the session refresh and me use
-	curAcct  *account // whose session cur is
-	logout   bool     // end an account's previous session when it signs in again
+	next     int         // the account the next sign-in is for
+	cur      session     // the session refresh and me use
+	curAcct  *account    // whose session cur is
+	logout   bool        // end an account's previous session when it signs in again
+	app      *oidcClient // the app of the oidc operation; nil without -oidc-client
 	rng      *rand.Rand
 	timeout  time.Duration
 }
@@ -111,12 +112,14 @@ func (u *vu) loop(ctx context.Context, m mix, every time.Duration) {
 				start = time.Now()
 			}
 			_, err = u.c.call(ctx, "GET", "/api/me", nil, http.StatusOK, nil, bearer(u.cur.access))
+		case opOIDC:
+			err = u.oidcLogin(ctx)
 		}
 		failed := u.done(ctx, op, start, err) != nil
 		if !failed && signedIn != nil {
 			u.use(ctx, signedIn, s)
 		}
-		if failed && (op == opRefresh || op == opMe) {
+		if failed && (op == opRefresh || op == opMe || op == opOIDC) {
 			// A lost session (revoked, expired) would fail every later
 			// refresh and me: sign in again.
 			start := time.Now()
