@@ -54,35 +54,18 @@ func (tx *Tx) ConsumeCeremony(ctx context.Context, id string, now time.Time) err
 
 // EndSessionsBeyond ends the live sessions of userID older than its newest
 // keep (at least 1), and returns how many it ended: the cap on live
-// sessions per user. One probe of the partial index of live sessions
-// (covering: it reads at most keep+1 index entries and no row) finds the
-// creation time of the oldest session to keep and whether any is older;
-// only then does an UPDATE end the older ones. Sessions made in the same
+// sessions per user. One statement: its subquery probes the partial index
+// of live sessions (covering: it reads at most keep index entries and no
+// row) for the creation time of the oldest session to keep, and the
+// UPDATE ends those created before it; with keep or fewer live sessions
+// the subquery is NULL and nothing matches. Sessions made in the same
 // millisecond as the oldest kept are spared, so the cap may be passed by a
 // few for a moment; the session being signed in, the newest, never ends.
 func (tx *Tx) EndSessionsBeyond(ctx context.Context, userID string, keep int, now time.Time) (int, error) {
-	rows, err := tx.t.tx.QueryContext(ctx, tx.t.rebind(`SELECT created_at FROM sessions WHERE user_id = ? AND revoked_at IS NULL
-		ORDER BY created_at DESC LIMIT 2 OFFSET ?`), userID, max(keep, 1)-1)
-	if err != nil {
-		return 0, fmt.Errorf("end sessions beyond %d: %w", keep, tx.db.wrap(err))
-	}
-	var times []int64
-	for rows.Next() {
-		var t int64
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("end sessions beyond %d: %w", keep, tx.db.wrap(err))
-		}
-		times = append(times, t)
-	}
-	if err := rows.Close(); err != nil {
-		return 0, fmt.Errorf("end sessions beyond %d: %w", keep, tx.db.wrap(err))
-	}
-	if len(times) < 2 || times[1] == times[0] {
-		return 0, nil // none beyond the cap, or only ties of the oldest kept
-	}
 	res, err := tx.exec(ctx, `UPDATE sessions SET revoked_at = ?
-		WHERE user_id = ? AND revoked_at IS NULL AND created_at < ?`, ms(now), userID, times[0])
+		WHERE user_id = ? AND revoked_at IS NULL AND created_at < (
+			SELECT created_at FROM sessions WHERE user_id = ? AND revoked_at IS NULL
+			ORDER BY created_at DESC LIMIT 1 OFFSET ?)`, ms(now), userID, userID, max(keep, 1)-1)
 	if err != nil {
 		return 0, fmt.Errorf("end sessions beyond %d: %w", keep, err)
 	}
