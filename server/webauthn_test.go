@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
@@ -442,6 +443,40 @@ func TestUnknownEmailFakeCredentials(t *testing.T) {
 		t.Errorf("alice's allowCredentials = %v", real)
 	}
 	assertProblem(t, e.Do(t, "POST", "/api/webauthn/login/begin", map[string]any{"email": "not an address"}), http.StatusBadRequest, "bad_request")
+}
+
+// TestLoginTicketTellsNothingOfTheAddress (SECURITY rules 10, 35, 55): an
+// email-first begin's ceremony id is a sign-in ticket the client holds,
+// so it must not tell an account from an address without one, by its
+// length or by what it carries: never the account's id.
+func TestLoginTicketTellsNothingOfTheAddress(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	alice, _ := testauthn.SignUp(t, e, "alice@example.com")
+	bob, _ := testauthn.SignUp(t, e, "bob@example.com")
+	ticket := func(email string) []byte {
+		c := testauthn.Begin(t, e, "/api/webauthn/login/begin", map[string]any{"email": email})
+		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(c.ID, "l."))
+		if err != nil || !strings.HasPrefix(c.ID, "l.") {
+			t.Fatalf("ceremony id %q is not a sign-in ticket (%v)", c.ID, err)
+		}
+		return raw
+	}
+	unknown := ticket("nobody@example.com")
+	for _, tc := range []struct {
+		email, userID string
+	}{
+		{"alice@example.com", alice.UserID},
+		{"bob@example.com", bob.UserID},
+		{"nobody-else@example.com", ""},
+	} {
+		raw := ticket(tc.email)
+		if len(raw) != len(unknown) {
+			t.Errorf("%s: ticket of %d bytes, an unknown address's %d: the length tells them apart", tc.email, len(raw), len(unknown))
+		}
+		if tc.userID != "" && bytes.Contains(raw, []byte(tc.userID)) {
+			t.Errorf("%s: the ticket carries the account's id %s in clear", tc.email, tc.userID)
+		}
+	}
 }
 
 func TestRenameAndRemovePasskey(t *testing.T) {

@@ -14,3 +14,11 @@ func Reseal(s *Service, id, purpose, userID string) string {
 
 // PurposeLogin is the purpose sign-in tickets are sealed for.
 const PurposeLogin = purposeLogin
+
+// Where a sealed ticket's parts are, in its decoded bytes: the nonce
+// first, then the sealed kind, expiry, challenge, user id length and
+// user id.
+const (
+	TicketNonce      = 24
+	TicketUserOffset = 1 + 8 + challengeSize + 1
+)

@@ -2,8 +2,12 @@ package webauthn
 
 // Sign-in tickets: a passkey sign-in's begin stores nothing. Its ceremony
 // id is a ticket that carries the challenge, its expiry and whom it was
-// begun for, under a MAC; the finish's one transaction spends the
-// challenge (SECURITY rule 1: single use, bound, 300 s).
+// begun for, sealed (encrypted and authenticated); the finish's one
+// transaction spends the challenge (SECURITY rule 1: single use, bound,
+// 300 s). The client holds the ticket, so it is encrypted and of one
+// length whatever it carries: an email-first begin's ticket does not tell
+// an account from an address without one, nor name the account (SECURITY
+// rules 10, 35, 55).
 
 import (
 	"crypto/hmac"
@@ -12,14 +16,18 @@ import (
 	"encoding/binary"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/sesame-auth/sesame"
 )
 
 // ticketPrefix starts every ticket. Stored ceremony ids (sesame.NewID)
 // never hold a dot, so the two cannot be mistaken for each other.
 const ticketPrefix = "l."
 
-// Ticket purposes: what the MAC is bound to besides the RP ID. A ticket
-// made for one purpose does not open as another.
+// Ticket purposes: what a ticket is sealed for besides the RP ID. A
+// ticket made for one purpose does not open as another.
 const purposeLogin = "sesame/v1/login-ticket"
 
 // Ticket kinds, the first byte.
@@ -29,13 +37,18 @@ const (
 )
 
 const (
-	macSize       = sha256.Size
 	challengeSize = 32
-	// ticketHead is kind, expiry (Unix ms) and challenge.
-	ticketHead = 1 + 8 + challengeSize
 	// maxTicketUser bounds the user id a ticket carries, as the stored
-	// ceremonies bound their ids.
+	// ceremonies bound their ids; every ticket carries this many bytes for
+	// it, so that all tickets are of one length.
 	maxTicketUser = 64
+	// ticketPlain is kind, expiry (Unix ms), challenge, the user id's
+	// length and the user id padded to maxTicketUser.
+	ticketPlain = 1 + 8 + challengeSize + 1 + maxTicketUser
+	// ticketSealed is a ticket's bytes: a random XChaCha20-Poly1305 nonce
+	// (192 bits: random nonces never repeat in practice), then the sealed
+	// plaintext with its tag.
+	ticketSealed = chacha20poly1305.NonceSizeX + ticketPlain + chacha20poly1305.Overhead
 )
 
 // ticket is what a sign-in's begin hands out instead of a stored
@@ -47,55 +60,66 @@ type ticket struct {
 	expires      time.Time
 }
 
-// seal returns t as a ceremony id: ticketPrefix, then base64url of kind,
-// expiry, challenge, user id and HMAC-SHA-256(key, purpose, RP ID, all
-// that).
+// seal returns t as a ceremony id: ticketPrefix, then base64url of a
+// nonce and t sealed under the ticket key, with purpose and the RP ID as
+// associated data.
 func (s *Service) seal(purpose string, t ticket) string {
-	raw := make([]byte, ticketHead, ticketHead+len(t.userID)+macSize)
-	raw[0] = kindBound
+	plain := make([]byte, ticketPlain)
+	plain[0] = kindBound
 	if t.discoverable {
-		raw[0] = kindDiscoverable
+		plain[0] = kindDiscoverable
 	}
-	binary.BigEndian.PutUint64(raw[1:9], uint64(t.expires.UnixMilli()))
-	copy(raw[9:ticketHead], t.challenge)
-	raw = append(raw, t.userID...)
-	raw = append(raw, s.ticketMAC(purpose, raw)...)
+	binary.BigEndian.PutUint64(plain[1:9], uint64(t.expires.UnixMilli()))
+	copy(plain[9:9+challengeSize], t.challenge)
+	plain[9+challengeSize] = byte(len(t.userID))
+	copy(plain[10+challengeSize:], t.userID)
+	nonce := sesame.RandomBytes(chacha20poly1305.NonceSizeX)
+	raw := s.ticketAEAD.Seal(nonce, nonce, plain, s.ticketData(purpose))
 	return ticketPrefix + base64.RawURLEncoding.EncodeToString(raw)
 }
 
-// open checks id's MAC for purpose and returns its ticket; ok is false
-// for anything else: not a ticket, altered, of another purpose or
+// open opens id for purpose and returns its ticket; ok is false for
+// anything else: not a ticket, altered, of another purpose or
 // installation. Expiry is the caller's to check.
 func (s *Service) open(purpose, id string) (t ticket, ok bool) {
 	enc, found := strings.CutPrefix(id, ticketPrefix)
-	if !found || len(enc) > base64.RawURLEncoding.EncodedLen(ticketHead+maxTicketUser+macSize) {
+	if !found || len(enc) != base64.RawURLEncoding.EncodedLen(ticketSealed) {
 		return t, false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil || len(raw) < ticketHead+macSize || (raw[0] != kindDiscoverable && raw[0] != kindBound) {
+	if err != nil || len(raw) != ticketSealed {
 		return t, false
 	}
-	body, mac := raw[:len(raw)-macSize], raw[len(raw)-macSize:]
-	if !hmac.Equal(mac, s.ticketMAC(purpose, body)) {
+	nonce, sealed := raw[:chacha20poly1305.NonceSizeX], raw[chacha20poly1305.NonceSizeX:]
+	plain, err := s.ticketAEAD.Open(nil, nonce, sealed, s.ticketData(purpose))
+	if err != nil || len(plain) != ticketPlain || (plain[0] != kindDiscoverable && plain[0] != kindBound) {
 		return t, false
 	}
-	t.discoverable = body[0] == kindDiscoverable
-	t.expires = time.UnixMilli(int64(binary.BigEndian.Uint64(body[1:9])))
-	t.challenge = body[9:ticketHead]
-	t.userID = string(body[ticketHead:])
+	n := int(plain[9+challengeSize])
+	if n > maxTicketUser {
+		return t, false
+	}
+	t.discoverable = plain[0] == kindDiscoverable
+	t.expires = time.UnixMilli(int64(binary.BigEndian.Uint64(plain[1:9])))
+	t.challenge = plain[9 : 9+challengeSize]
+	t.userID = string(plain[10+challengeSize : 10+challengeSize+n])
 	if t.discoverable && t.userID != "" {
 		return ticket{}, false
 	}
 	return t, true
 }
 
-func (s *Service) ticketMAC(purpose string, body []byte) []byte {
-	m := hmac.New(sha256.New, s.cfg.ChallengeKey)
-	m.Write([]byte(purpose))
-	m.Write([]byte{0})
-	m.Write([]byte(s.rp.Config.RPID))
-	m.Write([]byte{0})
-	m.Write(body)
+// ticketData is a ticket's associated data: a ticket sealed for one
+// purpose or RP ID does not open for another.
+func (s *Service) ticketData(purpose string) []byte {
+	return []byte(purpose + "\x00" + s.rp.Config.RPID)
+}
+
+// ticketKey derives the ticket AEAD's 32-byte key from the configured
+// ChallengeKey (sesame.PurposeLoginChallenge).
+func ticketKey(challengeKey []byte) []byte {
+	m := hmac.New(sha256.New, challengeKey)
+	m.Write([]byte("sesame/v1/login-ticket-aead"))
 	return m.Sum(nil)
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"github.com/sesame-auth/sesame/webauthn"
 )
 
-// TestSignInTicket: a sign-in's ceremony id is a ticket under a MAC
+// TestSignInTicket: a sign-in's ceremony id is a sealed ticket
 // (SECURITY rule 1). One altered in any way, made by another installation
 // or for another purpose answers expired and writes nothing; a ticket is
 // spent by its first finish, success or failure, and then answers used.
@@ -24,34 +23,35 @@ func TestSignInTicket(t *testing.T) {
 	// the finish is given.
 	for _, tc := range []struct {
 		name string
-		edit func(t *testing.T, f *fixture, id, bob string) string
+		edit func(t *testing.T, f *fixture, id, alice, bob string) string
 	}{
-		{"expiry moved on, MAC kept", func(t *testing.T, f *fixture, id, _ string) string {
+		// A ticket is sealed by a stream cipher: flipping a bit of the
+		// sealed text flips the same bit of what it carries. Each of
+		// these edits would change the ticket as planned without the tag.
+		{"expiry moved on, tag kept", func(t *testing.T, f *fixture, id, _, _ string) string {
+			return flip(t, id, webauthn.TicketNonce+7, 0x40) // the expiry's third-lowest byte: about 4.6 hours on
+		}},
+		{"user swapped, tag kept", func(t *testing.T, f *fixture, id, alice, bob string) string {
 			raw := decodeTicket(t, id)
-			binary.BigEndian.PutUint64(raw[1:9], binary.BigEndian.Uint64(raw[1:9])+uint64(time.Hour.Milliseconds()))
+			at := webauthn.TicketNonce + webauthn.TicketUserOffset
+			for i := range bob {
+				raw[at+i] ^= alice[i] ^ bob[i]
+			}
 			return "l." + base64.RawURLEncoding.EncodeToString(raw)
 		}},
-		{"user swapped, MAC kept", func(t *testing.T, f *fixture, id, bob string) string {
-			raw := decodeTicket(t, id)
-			copy(raw[41:41+len(bob)], bob)
-			return "l." + base64.RawURLEncoding.EncodeToString(raw)
+		{"a bit of the tag flipped", func(t *testing.T, f *fixture, id, _, _ string) string {
+			return flip(t, id, len(decodeTicket(t, id))-1, 1)
 		}},
-		{"a bit of the MAC flipped", func(t *testing.T, f *fixture, id, _ string) string {
-			raw := decodeTicket(t, id)
-			raw[len(raw)-1] ^= 1
-			return "l." + base64.RawURLEncoding.EncodeToString(raw)
+		{"a bit of the nonce flipped", func(t *testing.T, f *fixture, id, _, _ string) string { return flip(t, id, 0, 1) }},
+		{"made discoverable, tag kept", func(t *testing.T, f *fixture, id, _, _ string) string {
+			return flip(t, id, webauthn.TicketNonce, 'U'^'D')
 		}},
-		{"made discoverable, MAC kept", func(t *testing.T, f *fixture, id, _ string) string {
-			raw := decodeTicket(t, id)
-			raw[0] = 'D'
-			return "l." + base64.RawURLEncoding.EncodeToString(raw)
-		}},
-		{"truncated", func(t *testing.T, f *fixture, id, _ string) string { return id[:len(id)-4] }},
-		{"not base64", func(t *testing.T, f *fixture, id, _ string) string { return id[:10] + "!" + id[11:] }},
-		{"sealed for another purpose", func(t *testing.T, f *fixture, id, _ string) string {
+		{"truncated", func(t *testing.T, f *fixture, id, _, _ string) string { return id[:len(id)-4] }},
+		{"not base64", func(t *testing.T, f *fixture, id, _, _ string) string { return id[:10] + "!" + id[11:] }},
+		{"sealed for another purpose", func(t *testing.T, f *fixture, id, _, _ string) string {
 			return webauthn.Reseal(f.svc, id, "sesame/v1/mfa-ticket", "")
 		}},
-		{"another installation's ticket", func(t *testing.T, f *fixture, _, _ string) string {
+		{"another installation's ticket", func(t *testing.T, f *fixture, _, _, _ string) string {
 			other := newFixture(t, func(c *webauthn.Config) { c.ChallengeKey = bytes.Repeat([]byte{1}, 32) })
 			id, _, err := other.svc.BeginLogin(ctx, "alice@example.com")
 			if err != nil {
@@ -72,7 +72,7 @@ func TestSignInTicket(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp, _ := a.Get(opts)
-			_, _, _, err = f.finishLogin(ctx, tc.edit(t, f, id, bob.ID), resp)
+			_, _, _, err = f.finishLogin(ctx, tc.edit(t, f, id, alice.ID, bob.ID), resp)
 			wantCode(t, err, sesame.EExpired)
 			wantUnspent(t, f, before)
 			// The ticket as issued still works, once.
@@ -119,18 +119,23 @@ func TestSignInTicket(t *testing.T) {
 		wantCode(t, err, sesame.EExpired)
 	})
 
-	t.Run("stores nothing at begin", func(t *testing.T) {
+	t.Run("stores nothing at begin, one length", func(t *testing.T) {
 		f := newFixture(t, nil)
 		f.register(t, f.user(t, "a@example.com"), testauthn.New(origin), "")
 		registration, err := f.db.TableRows(ctx, "webauthn_ceremonies")
 		if err != nil {
 			t.Fatal(err)
 		}
+		lengths := map[int]bool{}
 		for _, email := range []string{"", "a@example.com", "nobody@example.com"} {
 			id, _, err := f.svc.BeginLogin(ctx, email)
 			if err != nil || !strings.HasPrefix(id, "l.") {
 				t.Fatalf("BeginLogin(%q) = %q, %v", email, id, err)
 			}
+			lengths[len(id)] = true
+		}
+		if len(lengths) != 1 {
+			t.Errorf("ticket lengths %v; want one length for every ticket (rules 10, 55)", lengths)
 		}
 		for table, want := range map[string]int{"webauthn_ceremonies": registration, "spent_challenges": 0} {
 			if n, err := f.db.TableRows(ctx, table); err != nil || n != want {
@@ -138,6 +143,14 @@ func TestSignInTicket(t *testing.T) {
 			}
 		}
 	})
+}
+
+// flip returns ticket id with byte at of its decoded bytes XORed with
+// mask.
+func flip(t *testing.T, id string, at int, mask byte) string {
+	raw := decodeTicket(t, id)
+	raw[at] ^= mask
+	return "l." + base64.RawURLEncoding.EncodeToString(raw)
 }
 
 func decodeTicket(t *testing.T, id string) []byte {

@@ -6,7 +6,7 @@
 //
 // A passkey sign-in's begin writes nothing: its ceremony id is a ticket
 // (ticket.go) that carries the challenge, its expiry and the account it
-// was begun for under a MAC, and the sign-in's own transaction (package
+// was begun for, sealed, and the sign-in's own transaction (package
 // signin) spends the challenge by inserting its hash, or the finish does
 // at once when it fails. Every other ceremony's state lives in the
 // database, stored whole and spent by one conditional update: a
@@ -21,6 +21,7 @@ package webauthn
 
 import (
 	"context"
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	gowebauthn "github.com/go-webauthn/webauthn/webauthn"
+	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/mail"
@@ -106,7 +108,7 @@ type Config struct {
 	// FakeCredentialKey keys the stable fake credential ids answered for
 	// addresses without an account (sesame.PurposeFakeCredential).
 	FakeCredentialKey []byte
-	// ChallengeKey keys the MAC of sign-in tickets, the stateless
+	// ChallengeKey keys the sealing of sign-in tickets, the stateless
 	// ceremonies of passkey sign-ins (sesame.PurposeLoginChallenge). Every
 	// instance that may finish a sign-in another began needs the same.
 	ChallengeKey []byte
@@ -128,6 +130,8 @@ type Service struct {
 	// the challenge: a sign-in ticket's session data is this and its
 	// challenge (ticket.go).
 	loginSession *gowebauthn.SessionData
+	// ticketAEAD seals sign-in tickets (ticket.go).
+	ticketAEAD cipher.AEAD
 }
 
 // New checks cfg and returns a Service.
@@ -199,7 +203,11 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("webauthn: %w", err)
 	}
 	template.Challenge, template.Expires = "", time.Time{}
-	return &Service{cfg: cfg, rp: rp, uv: uv, origins: append(origins, opaque...), loginSession: template}, nil
+	aead, err := chacha20poly1305.NewX(ticketKey(cfg.ChallengeKey))
+	if err != nil {
+		return nil, fmt.Errorf("webauthn: %w", err)
+	}
+	return &Service{cfg: cfg, rp: rp, uv: uv, origins: append(origins, opaque...), loginSession: template, ticketAEAD: aead}, nil
 }
 
 // RPID returns the relying party id: the host of the public URL.
