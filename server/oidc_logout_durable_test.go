@@ -55,7 +55,7 @@ func closedAddr(t *testing.T) string {
 // and verifies (signature from the JWKS, typ, iss, aud, iat, jti, events,
 // sid, sub, no nonce), delivered once. An app that never comes back is
 // given up after oidc.DefaultLogoutAttempts tries, audited as
-// oidc_backchannel_logout_failed.
+// oidc_backchannel_logout_failed. Finished deliveries are then swept.
 func TestOIDCBackchannelLogoutIsDurable(t *testing.T) {
 	engines(t, listening, func(t *testing.T, e *testserver.Env) {
 		addr := closedAddr(t) // the app listens there later
@@ -128,6 +128,14 @@ func TestOIDCBackchannelLogoutIsDurable(t *testing.T) {
 			return ev.Event == oidc.EventLogoutDelivered && strings.Contains(ev.Detail, rp.client.ID)
 		}) {
 			t.Errorf("no %s audit event for %s", oidc.EventLogoutDelivered, rp.client.ID)
+		}
+
+		// Finished deliveries are swept like other spent rows.
+		if _, _, err := e2.App.DB.SweepExpired(context.Background(), e2.Clock.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if left, err := e2.App.DB.OAuthLogoutDeliveries(context.Background()); err != nil || len(left) != 0 {
+			t.Errorf("after the sweep: %+v, %v; want no finished delivery kept", left, err)
 		}
 	})
 }
