@@ -125,9 +125,9 @@ func (s *Server) oauthAuthorize(c *fiber.Ctx) error {
 // requestCookie binds an authorization request to the browser the app
 // sent here (oidc.Provider.Binder). Its path is the request's own API
 // path, so a browser holds one per request (two tabs, two apps) and sends
-// each only with the calls about its request. SameSite=Lax: it is set on
-// the app's cross-site navigation and read by the page's same-origin
-// calls.
+// each only with the calls about its request. SameSite=Strict (rule 36):
+// it is set by the app's cross-site navigation, which may set it, and
+// read only by the page's same-origin calls, which send it.
 const requestCookie = "sesame_request"
 
 func requestPath(id string) string { return "/api/oauth2/requests/" + url.PathEscape(id) }
@@ -140,7 +140,7 @@ func (s *Server) setRequestCookie(c *fiber.Ctx, id string) {
 		MaxAge:   int(oidc.RequestTTL / time.Second),
 		HTTPOnly: true,
 		Secure:   s.secure,
-		SameSite: fiber.CookieSameSiteLaxMode,
+		SameSite: fiber.CookieSameSiteStrictMode,
 	})
 }
 

@@ -77,7 +77,7 @@ func (b *browser) start(t *testing.T, rp *relyingParty) string {
 
 // TestOIDCRequestOfAnotherBrowser: an authorization request belongs to
 // the browser the app sent to Sesame. The cookie binding it is HttpOnly,
-// SameSite=Lax, scoped to the request's own API path and lives as long as
+// SameSite=Strict, scoped to the request's own API path and lives as long as
 // the request. Another browser holding the id (no cookie, its own
 // request's cookie, a made-up one) can neither read, accept nor deny it,
 // and changes nothing: the request then completes in its own browser. One
@@ -98,9 +98,9 @@ func TestOIDCRequestOfAnotherBrowser(t *testing.T) {
 			ck = c
 		}
 	}
-	if ck == nil || ck.Path != "/api/oauth2/requests/"+f.requestID || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode ||
+	if ck == nil || ck.Path != "/api/oauth2/requests/"+f.requestID || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode ||
 		ck.MaxAge != int(oidc.RequestTTL.Seconds()) {
-		t.Fatalf("request cookie = %+v; want HttpOnly, SameSite=Lax, Path /api/oauth2/requests/ID, Max-Age %v", ck, oidc.RequestTTL)
+		t.Fatalf("request cookie = %+v; want HttpOnly, SameSite=Strict, Path /api/oauth2/requests/ID, Max-Age %v", ck, oidc.RequestTTL)
 	}
 
 	mine, theirs := newBrowser(e), newBrowser(e)
