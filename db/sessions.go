@@ -77,9 +77,12 @@ func (db *DB) UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (
 // is. A token already spent is a replay: its session is revoked and
 // sesame.ErrRefreshReused is returned with the session id. An unknown
 // token, or a session that has ended, is sesame.ErrNotFound (with the
-// session id when there is one), and nothing is written.
-func (db *DB) RotateRefreshToken(ctx context.Context, hash, next []byte, now, idleSince time.Time) (sesame.Session, error) {
+// session id when there is one), and nothing is written. The session's
+// user is read in the same transaction, on the writer's warm cache, and
+// returned with it.
+func (db *DB) RotateRefreshToken(ctx context.Context, hash, next []byte, now, idleSince time.Time) (sesame.Session, sesame.User, error) {
 	var sess sesame.Session
+	var owner sesame.User
 	var reused bool
 	err := db.tx(ctx, func(t *txn) error {
 		var sessionID string
@@ -110,15 +113,18 @@ func (db *DB) RotateRefreshToken(ctx context.Context, hash, next []byte, now, id
 			next, sessionID, ms(now)); err != nil {
 			return fmt.Errorf("insert refresh token: %w", err)
 		}
+		if owner, err = scanUser(t.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, sess.UserID)); err != nil {
+			return fmt.Errorf("session's user: %w", err)
+		}
 		return nil
 	})
 	switch {
 	case err != nil:
-		return sess, fmt.Errorf("rotate refresh token: %w", err)
+		return sess, owner, fmt.Errorf("rotate refresh token: %w", err)
 	case reused:
-		return sess, sesame.ErrRefreshReused
+		return sess, owner, sesame.ErrRefreshReused
 	}
-	return sess, nil
+	return sess, owner, nil
 }
 
 // ContinueSession adds the successor refresh token to a live session and

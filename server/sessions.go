@@ -83,22 +83,18 @@ func (s *Server) setRefreshCookie(c *fiber.Ctx, value string, expires time.Time)
 // refresh rotates the refresh cookie and answers a new session body.
 func (s *Server) refresh(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	sess, next, err := s.cfg.Sessions.Refresh(ctx, c.Cookies(refreshCookie))
+	r, err := s.cfg.Sessions.Refresh(ctx, c.Cookies(refreshCookie))
 	if err != nil {
 		s.setRefreshCookie(c, "", time.Time{})
 		if errors.Is(err, sesame.ErrRefreshReused) {
-			s.refreshReused(c, sess)
+			s.refreshReused(c, r.Session)
 		}
 		return err
 	}
-	u, err := s.cfg.Users.UserByID(ctx, sess.UserID)
-	if err != nil {
-		return err
-	}
-	if !u.Active() {
+	if !r.User.Active() {
 		return sesame.ErrAccountDisabled
 	}
-	return s.sendSession(c, u, sess, next)
+	return s.sendSession(c, r.User, r.Session, r.Token)
 }
 
 // refreshReused reports a replayed refresh token: its family is already

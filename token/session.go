@@ -17,7 +17,7 @@ import (
 type SessionStore interface {
 	CreateSession(ctx context.Context, s sesame.Session, refreshHash []byte) error
 	SessionByID(ctx context.Context, id string) (sesame.Session, error)
-	RotateRefreshToken(ctx context.Context, hash, next []byte, now, idleSince time.Time) (sesame.Session, error)
+	RotateRefreshToken(ctx context.Context, hash, next []byte, now, idleSince time.Time) (sesame.Session, sesame.User, error)
 	SessionIDByRefreshToken(ctx context.Context, hash []byte) (string, error)
 	RevokeSession(ctx context.Context, userID, id string, now time.Time) error
 	RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int, error)
@@ -108,34 +108,42 @@ func (s *Sessions) Start(ctx context.Context, userID string, amr []string, c ses
 	return sess, refresh, nil
 }
 
+// Refreshed is a refresh that went through: the session as it now is, its
+// user (read in the same transaction) and the successor token.
+type Refreshed struct {
+	Session sesame.Session
+	User    sesame.User
+	Token   string
+}
+
 // Refresh spends refresh and returns its session with the successor token.
 // A token that was already spent revokes its whole family and returns
 // sesame.ErrRefreshReused with the session, so the caller can tell the user
 // (RFC 9700 §4.14.2).
-func (s *Sessions) Refresh(ctx context.Context, refresh string) (sesame.Session, string, error) {
+func (s *Sessions) Refresh(ctx context.Context, refresh string) (Refreshed, error) {
 	hash, ok := parseRefresh(refresh)
 	if !ok {
-		return sesame.Session{}, "", errSessionEnded
+		return Refreshed{}, errSessionEnded
 	}
 	now := s.cfg.Now()
 	next, nextKey := newRefresh()
 	// One transaction spends the token, checks the session is live, marks
-	// it used and stores the successor.
-	sess, err := s.cfg.Store.RotateRefreshToken(ctx, hash, nextKey, now, now.Add(-s.cfg.IdleTimeout))
+	// it used, stores the successor and reads the session's user.
+	sess, owner, err := s.cfg.Store.RotateRefreshToken(ctx, hash, nextKey, now, now.Add(-s.cfg.IdleTimeout))
 	switch {
 	case errors.Is(err, sesame.ErrRefreshReused):
 		full, lerr := s.cfg.Store.SessionByID(ctx, sess.ID)
 		if lerr != nil {
-			return sesame.Session{}, "", errors.Join(err, lerr)
+			return Refreshed{}, errors.Join(err, lerr)
 		}
 		s.ended(ctx, full.UserID)
-		return full, "", err
+		return Refreshed{Session: full}, err
 	case errors.Is(err, sesame.ErrNotFound):
-		return sesame.Session{}, "", errSessionEnded
+		return Refreshed{}, errSessionEnded
 	case err != nil:
-		return sesame.Session{}, "", fmt.Errorf("refresh: %w", err)
+		return Refreshed{}, fmt.Errorf("refresh: %w", err)
 	}
-	return sess, next, nil
+	return Refreshed{Session: sess, User: owner, Token: next}, nil
 }
 
 // FirstReuseNotice reports whether the owner of session id should be told
