@@ -138,8 +138,11 @@ type CIBARequest struct {
 	ClientID string
 	// ClientName is filled by the reads that join the client.
 	ClientName string
-	// UserID is empty when the login_hint named nobody.
+	// UserID is empty when the login_hint named nobody; HintHash is then
+	// SHA-256 of the normalised hint, which the cap of pending approvals
+	// per person counts instead.
 	UserID         string
+	HintHash       []byte
 	Scopes         []string
 	BindingMessage string
 	ACRValues      []string

@@ -47,19 +47,28 @@ func (db *DB) InsertCIBARequest(ctx context.Context, r sesame.CIBARequest, maxPe
 		user = sql.NullString{String: r.UserID, Valid: true}
 	}
 	err := db.tx(ctx, func(t *txn) error {
-		if user.Valid {
-			var n int
-			if err := t.queryRow(ctx, `SELECT COUNT(*) FROM ciba_requests WHERE user_id = ? AND status = ? AND expires_at > ?`,
-				r.UserID, sesame.CIBAPending, ms(r.CreatedAt)).Scan(&n); err != nil {
-				return err
-			}
-			if n >= maxPending {
-				return sesame.ErrNotFound
-			}
+		// The cap counts a person's live pending requests, or, for a hint
+		// that named nobody, the hint's: both are refused at the same count.
+		count := `SELECT COUNT(*) FROM ciba_requests WHERE user_id = ? AND status = ? AND expires_at > ?`
+		var key any = r.UserID
+		if !user.Valid {
+			count = `SELECT COUNT(*) FROM ciba_requests WHERE hint_hash = ? AND status = ? AND expires_at > ?`
+			key = r.HintHash
 		}
-		if _, err := t.exec(ctx, `INSERT INTO ciba_requests (id, req_hash, client_id, user_id, scopes, binding_message, acr_values, status, amr, created_at, expires_at, link_hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)`,
-			r.ID, r.Hash, r.ClientID, user, strings.Join(r.Scopes, " "), r.BindingMessage, strings.Join(r.ACRValues, " "),
+		var n int
+		if err := t.queryRow(ctx, count, key, sesame.CIBAPending, ms(r.CreatedAt)).Scan(&n); err != nil {
+			return err
+		}
+		if n >= maxPending {
+			return sesame.ErrNotFound
+		}
+		var hint []byte
+		if !user.Valid {
+			hint = r.HintHash
+		}
+		if _, err := t.exec(ctx, `INSERT INTO ciba_requests (id, req_hash, client_id, user_id, hint_hash, scopes, binding_message, acr_values, status, amr, created_at, expires_at, link_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)`,
+			r.ID, r.Hash, r.ClientID, user, hint, strings.Join(r.Scopes, " "), r.BindingMessage, strings.Join(r.ACRValues, " "),
 			sesame.CIBAPending, ms(r.CreatedAt), ms(r.ExpiresAt), r.LinkHash); err != nil {
 			return err
 		}

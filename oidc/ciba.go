@@ -98,8 +98,8 @@ var bcParams = []string{"scope", "login_hint", "binding_message", "acr_values", 
 // client registered with --ciba asks the person login_hint names to
 // approve binding_message. The person is emailed a link to the approval
 // page, in the first language of ui_locales Sesame writes (else English).
-// A hint that names nobody gets the same answer, and its request never
-// completes.
+// A hint that names nobody gets the same answers, the sixth pending
+// request's refusal included, and its request never completes.
 func (p *Provider) BackchannelAuthorize(ctx context.Context, form url.Values, auth ClientAuth) (CIBAResponse, error) {
 	for _, name := range bcParams {
 		if len(form[name]) > 1 {
@@ -151,7 +151,7 @@ func (p *Provider) BackchannelAuthorize(ctx context.Context, form url.Values, au
 	userID := u.ID
 	raw := sesame.NewToken()
 	now := p.cfg.Now()
-	r := sesame.CIBARequest{ID: sesame.NewID(), Hash: hashCode(raw), ClientID: c.ID, UserID: userID,
+	r := sesame.CIBARequest{ID: sesame.NewID(), Hash: hashCode(raw), ClientID: c.ID, UserID: userID, HintHash: hashCode(hintKey(hint)),
 		Scopes: knownScopes(scopes), BindingMessage: msg, ACRValues: acr, CreatedAt: now, ExpiresAt: now.Add(expiry)}
 	var mails []sesame.QueuedMail
 	if userID != "" && p.cfg.Mail != nil && p.mayMail(ctx, userID) {
@@ -200,6 +200,16 @@ func mailLanguage(uiLocales string) string {
 		}
 	}
 	return "en"
+}
+
+// hintKey is login_hint as the cap of pending approvals counts it for a
+// hint that names nobody: an email address normalised, as a person's
+// address is when it is looked up.
+func hintKey(hint string) string {
+	if email, err := sesame.NormalizeEmail(hint); err == nil && strings.Contains(hint, "@") {
+		return email
+	}
+	return hint
 }
 
 // hintedUser is the active account login_hint names, by email address or

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -402,12 +403,19 @@ func TestApprovalRefusals(t *testing.T) {
 			for _, a := range pendingApprovals(t, e, s.Access) {
 				deny(t, e, s.Access, a["id"].(string))
 			}
+			// An address with no account is refused at the same count (as
+			// written differently), so the refusal names nobody's account.
+			for i := range oidc.MaxPendingApprovals {
+				app.askOK(t, "Nobody.Six@example.com", "Request "+string(rune('A'+i)), nil)
+			}
+			wantOAuthError(t, app.ask(t, "nobody.six@EXAMPLE.com", "Request F", nil), 403, "access_denied")
+			app.askOK(t, "somebody.else@example.com", "Request F", nil)
 		})
 
 		t.Run("per-client limit", func(t *testing.T) {
 			busy := newCIBAApp(t, e, oidc.NewClient{Name: "Busy", CIBA: true})
-			for range limit.BCAuthorizePerClient.Max {
-				busy.askOK(t, "nobody@example.com", "Pay 1 EUR", nil)
+			for i := range limit.BCAuthorizePerClient.Max {
+				busy.askOK(t, fmt.Sprintf("nobody%d@example.com", i), "Pay 1 EUR", nil)
 			}
 			r := busy.ask(t, "ada@example.com", "Pay 1 EUR", nil)
 			if r.status != http.StatusTooManyRequests || r.str("code") != "rate_limited" {
