@@ -227,3 +227,32 @@ func TestFailedSignInsNameTheUser(t *testing.T) {
 		}
 	}
 }
+
+// TestDisabledAccountGetsNoSecondFactor: a password login begun before
+// the account was disabled and finished after is answered 403
+// account_disabled, with no MFA token; one begun after looks like an
+// address without a password (401); and an MFA token from before sends no
+// code (rules 19, 25, 28). Nothing is made for the account: no code flow.
+// (signin.Complete would refuse a session too; this is about what happens
+// before it.)
+func TestDisabledAccountGetsNoSecondFactor(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	s, cl := signUpWithPassword(t, e, "disabled@example.com")
+	earlier, _ := passwordLogin(t, e, cl)
+	_, loginID, final := scramBegin(t, e, cl)
+	if err := e.App.DB.DisableUser(context.Background(), s.UserID, e.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	flows := rows(t, e, "email_flows")
+
+	r := scramFinish(t, e, loginID, final)
+	if p := assertProblem(t, r, http.StatusForbidden, sesame.EAccountDisabled); p["mfa_token"] != nil || p["server_final"] != nil {
+		t.Errorf("a disabled account's login answered %s", r.Body)
+	}
+	_, loginID, final = scramBegin(t, e, cl)
+	assertProblem(t, scramFinish(t, e, loginID, final), http.StatusUnauthorized, sesame.EInvalidCredentials)
+	assertProblem(t, e.Do(t, "POST", "/api/mfa/email/send", map[string]string{"mfa_token": earlier}), http.StatusForbidden, sesame.EAccountDisabled)
+	if n := rows(t, e, "email_flows"); n != flows {
+		t.Errorf("email flows %d → %d: a code was made for a disabled account", flows, n)
+	}
+}

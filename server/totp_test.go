@@ -169,6 +169,35 @@ func TestTOTPSecondFactor(t *testing.T) {
 	})
 }
 
+// TestTOTPFifthGuessCounts: an MFA token allows five guesses in all
+// (rule 28): after four wrong codes the fifth, if right, signs in; after
+// five wrong ones, the right code is refused.
+func TestTOTPFifthGuessCounts(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	e.Clock.Advance(time.Duration(30-e.Clock.Now().Unix()%30) * time.Second)
+	s, cl := signUpWithPassword(t, e, "fifth@example.com")
+	secret := setUpTOTP(t, e, s) // spends the current step
+	step := func(n int) string { return totpCode(t, secret, e.Clock.Now().Add(time.Duration(n)*30*time.Second)) }
+	for _, wrong := range []int{4, 5} {
+		mfaToken, _ := passwordLogin(t, e, cl)
+		for i := 1; i <= wrong; i++ {
+			p := assertProblem(t, mfaTOTP(t, e, mfaToken, step(3)), http.StatusBadRequest, "invalid_code")
+			if left := p["attempts_left"]; left != float64(5-i) {
+				t.Fatalf("wrong code %d: attempts_left %v; want %d", i, left, 5-i)
+			}
+		}
+		r := mfaTOTP(t, e, mfaToken, step(1))
+		if wrong == 4 {
+			testserver.SessionOf(t, r)
+			e.Clock.Advance(30 * time.Second) // the next login needs a step not yet used
+			continue
+		}
+		if r.Status == http.StatusOK {
+			t.Fatalf("the right code after five wrong ones signed in")
+		}
+	}
+}
+
 // TestTOTPCodeSpentOnce: one code sent ten times at once, with ten tokens,
 // signs in once.
 func TestTOTPCodeSpentOnce(t *testing.T) {
