@@ -131,19 +131,3 @@ func nullableBool(b *bool) sql.NullBool {
 	}
 	return sql.NullBool{Bool: *b, Valid: true}
 }
-
-var credentialWithOwnerQuery = `SELECT ` + qualified("c", credentialColumns) + `, ` + qualified("u", userColumns) + `
-	FROM webauthn_credentials c JOIN users u ON u.id = c.user_id WHERE c.id = ?`
-
-// CredentialWithOwner returns the credential id and the user it belongs
-// to in one read: what a passkey finish needs before it verifies. It is
-// sesame.ErrNotFound when there is no such credential.
-func (db *DB) CredentialWithOwner(ctx context.Context, id []byte) (sesame.Credential, sesame.User, error) {
-	var u sesame.User
-	row := db.queryRow(ctx, credentialWithOwnerQuery, id)
-	c, err := scanCredential(scanUserAfter(row, &u))
-	if err != nil {
-		return c, u, fmt.Errorf("credential with owner: %w", db.wrap(err))
-	}
-	return c, u, nil
-}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -126,31 +125,6 @@ func TestUseCredentialCompareAndSwap(t *testing.T) {
 		}
 		if err := d.UseCredential(ctx, got, got.SignCount, t0); !errors.Is(err, sesame.ErrNotFound) {
 			t.Fatalf("UseCredential(deleted) = %v; want ErrNotFound", err)
-		}
-	})
-}
-
-// TestCredentialWithOwner: the one read of a passkey finish answers what
-// CredentialByID and UserByID answer, and not found for an unknown id.
-func TestCredentialWithOwner(t *testing.T) {
-	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
-		ctx := context.Background()
-		u := newUser(t, d, "owner@example.com")
-		c := credential(u.ID, []byte("credential-1"), t0)
-		if err := d.CreateCredential(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-		got, owner, err := d.CredentialWithOwner(ctx, c.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, _ := d.CredentialByID(ctx, c.ID)
-		byID, _ := d.UserByID(ctx, u.ID)
-		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(owner, byID) {
-			t.Fatalf("CredentialWithOwner = %+v, %+v; want %+v, %+v", got, owner, want, byID)
-		}
-		if _, _, err := d.CredentialWithOwner(ctx, []byte("nope")); !errors.Is(err, sesame.ErrNotFound) {
-			t.Fatalf("CredentialWithOwner(unknown) = %v; want not found", err)
 		}
 	})
 }

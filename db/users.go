@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -13,27 +12,14 @@ import (
 const userColumns = `id, email, webauthn_handle, created_at, disabled_at, name`
 
 func scanUser(row interface{ Scan(...any) error }) (sesame.User, error) {
-	var s userScan
-	if err := row.Scan(s.dest()...); err != nil {
+	var u sesame.User
+	var created int64
+	var disabled sql.NullInt64
+	if err := row.Scan(&u.ID, &u.Email, &u.WebAuthnHandle, &created, &disabled, &u.Name); err != nil {
 		return sesame.User{}, err
 	}
-	return s.user(), nil
-}
-
-// userScan is what a user's columns (userColumns) scan into.
-type userScan struct {
-	u        sesame.User
-	created  int64
-	disabled sql.NullInt64
-}
-
-func (s *userScan) dest() []any {
-	return []any{&s.u.ID, &s.u.Email, &s.u.WebAuthnHandle, &s.created, &s.disabled, &s.u.Name}
-}
-
-func (s *userScan) user() sesame.User {
-	s.u.CreatedAt, s.u.DisabledAt = fromMS(s.created), nullMS(s.disabled)
-	return s.u
+	u.CreatedAt, u.DisabledAt = fromMS(created), nullMS(disabled)
+	return u, nil
 }
 
 // UserByID returns the user with id, or sesame.ErrNotFound.
@@ -124,32 +110,3 @@ type extraScanner struct {
 }
 
 func (s extraScanner) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }
-
-// qualified prefixes every column of the list columns with table.
-func qualified(table, columns string) string {
-	parts := strings.Split(columns, ",")
-	for i, p := range parts {
-		parts[i] = table + "." + strings.TrimSpace(p)
-	}
-	return strings.Join(parts, ", ")
-}
-
-// scanUserAfter is row with a user's columns (userColumns) after those its
-// scanner reads, scanned into u.
-func scanUserAfter(row interface{ Scan(...any) error }, u *sesame.User) interface{ Scan(...any) error } {
-	return userAfter{row, u}
-}
-
-type userAfter struct {
-	row interface{ Scan(...any) error }
-	u   *sesame.User
-}
-
-func (s userAfter) Scan(dest ...any) error {
-	var us userScan
-	if err := s.row.Scan(append(dest, us.dest()...)...); err != nil {
-		return err
-	}
-	*s.u = us.user()
-	return nil
-}

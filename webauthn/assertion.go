@@ -29,13 +29,17 @@ func (s *Service) finishAssertion(ctx context.Context, c ceremony, session *gowe
 	if !s.exactOrigin(parsed.Response.CollectedClientData.Origin) {
 		return proof, s.refuse(ctx, c, "origin is not exactly a configured one", nil)
 	}
-	rec, owner, err := s.cfg.Store.CredentialWithOwner(ctx, parsed.RawID)
+	rec, err := s.cfg.Store.CredentialByID(ctx, parsed.RawID)
 	if errors.Is(err, sesame.ErrNotFound) {
 		return proof, s.refuse(ctx, c, "unknown credential", nil)
 	} else if err != nil {
 		return proof, fmt.Errorf("finish %s: %w", c.Type, err)
 	}
 	proof.User.ID, proof.CredentialID = rec.UserID, rec.ID
+	owner, err := s.cfg.Store.UserByID(ctx, rec.UserID)
+	if err != nil {
+		return proof, fmt.Errorf("finish %s: %w", c.Type, err)
+	}
 	var cred *gowebauthn.Credential
 	if c.discoverable {
 		// Discoverable: the user handle must name the credential's owner

@@ -104,15 +104,6 @@ func (m *memStore) CredentialByID(_ context.Context, id []byte) (sesame.Credenti
 	return sesame.Credential{}, sesame.ErrNotFound
 }
 
-func (m *memStore) CredentialWithOwner(ctx context.Context, id []byte) (sesame.Credential, sesame.User, error) {
-	c, err := m.CredentialByID(ctx, id)
-	if err != nil {
-		return c, sesame.User{}, err
-	}
-	u, err := m.UserByID(ctx, c.UserID)
-	return c, u, err
-}
-
 func (m *memStore) CredentialsByUser(_ context.Context, userID string) ([]sesame.Credential, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

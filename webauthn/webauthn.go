@@ -46,9 +46,7 @@ type Store interface {
 	// second time it answers an error with code sesame.EConflict.
 	SpendChallenge(ctx context.Context, hash []byte, expires time.Time) error
 	CreateCredential(ctx context.Context, c sesame.Credential) error
-	// CredentialWithOwner returns the credential id and the user it
-	// belongs to, in one read.
-	CredentialWithOwner(ctx context.Context, id []byte) (sesame.Credential, sesame.User, error)
+	CredentialByID(ctx context.Context, id []byte) (sesame.Credential, error)
 	CredentialsByUser(ctx context.Context, userID string) ([]sesame.Credential, error)
 	UseCredential(ctx context.Context, c sesame.Credential, oldSignCount uint32, now time.Time) error
 	RenameCredential(ctx context.Context, userID string, id []byte, name string) (sesame.Credential, error)
