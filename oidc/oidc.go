@@ -170,6 +170,11 @@ func New(cfg Config) *Provider {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
+	if cfg.HTTPClient.CheckRedirect == nil {
+		// A logout token goes to the registered URI only: a redirect (a
+		// 307 would resend the token) is an answer that is not 200.
+		cfg.HTTPClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
 	if len(cfg.BinderKey) == 0 {
 		cfg.BinderKey = sesame.RandomBytes(32)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,11 +84,9 @@ func TestOIDCBackchannelLogoutIsDurable(t *testing.T) {
 		app := &http.Server{Handler: bc.handler(), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = app.Serve(ln) }()
 		t.Cleanup(func() { app.Close() })
-		e2.Clock.Advance(time.Minute) // the retry comes due
-
 		after := *rp
 		after.e = e2
-		c := bc.receive(t, &after)
+		c := bc.receiveAdvancing(t, e2, &after) // the retry comes due
 		if c.Sid != sessionID(t, s.Access) || c.Sub != s.UserID {
 			t.Fatalf("logout token sid %q sub %q; want %q and %q", c.Sid, c.Sub, sessionID(t, s.Access), s.UserID)
 		}
@@ -187,4 +186,55 @@ func audienceOf(t *testing.T, raw string) string {
 		t.Fatalf("not a JWT: %q", raw)
 	}
 	return c.Aud
+}
+
+// TestOIDCBackchannelLogoutFollowsNoRedirect: an app's back-channel
+// logout URI that answers 307 elsewhere does not send the logout token
+// there; the delivery counts as not answered and is retried at the
+// registered URI only.
+func TestOIDCBackchannelLogoutFollowsNoRedirect(t *testing.T) {
+	e := testserver.New(t, listening)
+	elsewhere := &backchannelRP{tokens: make(chan string, 16)}
+	other := &http.Server{Handler: elsewhere.handler(), ReadHeaderTimeout: 5 * time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = other.Serve(ln) }()
+	t.Cleanup(func() { other.Close() })
+	var redirects atomic.Int32
+	redirector := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		redirects.Add(1)
+		http.Redirect(w, r, "http://"+ln.Addr().String()+"/bc", http.StatusTemporaryRedirect)
+	})}
+	rln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = redirector.Serve(rln) }()
+	t.Cleanup(func() { redirector.Close() })
+
+	_, a := testauthn.SignUp(t, e, "rex@example.com")
+	s := testauthn.SignIn(t, e, a, "")
+	rp := newRP(t, e, oidc.NewClient{Name: "Moved", Trusted: true, BackchannelLogoutURI: "http://" + rln.Addr().String() + "/bc"})
+	f, code := codeFor(t, rp, s.Access, nil)
+	rp.exchange(t, f, code)
+	if r := e.Do(t, "POST", "/api/session/logout-all", nil, testserver.Bearer(s.Access)); r.Status != http.StatusNoContent {
+		t.Fatalf("logout-all = %d", r.Status)
+	}
+	// The redirect is not followed and not taken for an answer: the
+	// registered URI is tried again (a followed redirect would have
+	// delivered, and never retried).
+	for deadline := time.Now().Add(15 * time.Second); redirects.Load() < 2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d tries at the registered URI; want a retry after the redirect", redirects.Load())
+		}
+		e.Clock.Advance(time.Minute)
+	}
+	if d := deliveryOf(t, e, rp.client.ID, func(sesame.OAuthLogoutDelivery) bool { return true }); d.Status == sesame.LogoutDelivered {
+		t.Fatalf("delivery %+v; want not delivered", d)
+	}
+	if n := elsewhere.attempts.Load(); n != 0 {
+		t.Fatalf("the redirect target got %d posts; want none", n)
+	}
 }
