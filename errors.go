@@ -35,8 +35,11 @@ const (
 	// EOtherBrowser: an app's sign-in request is being completed by a
 	// browser other than the one the app sent to Sesame.
 	EOtherBrowser = "other_browser"
-	EUnavailable  = "unavailable"
-	EInternal     = "internal"
+	// EAccountMismatch: the app named, by id_token_hint, another person
+	// than the one signed in.
+	EAccountMismatch = "account_mismatch"
+	EUnavailable     = "unavailable"
+	EInternal        = "internal"
 )
 
 // Error is an error a caller may be told about. Code is stable and machine

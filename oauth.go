@@ -37,13 +37,16 @@ type OAuthRequest struct {
 	CodeChallenge string
 	Prompt        string
 	// MaxAge is the max_age parameter in seconds; nil when absent.
-	MaxAge     *int
-	LoginHint  string
-	ACRValues  []string
-	UILocales  string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
-	ConsumedAt *time.Time
+	MaxAge    *int
+	LoginHint string
+	// HintSubject is the sub of the request's id_token_hint: only that
+	// person may complete it. Empty without a hint.
+	HintSubject string
+	ACRValues   []string
+	UILocales   string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	ConsumedAt  *time.Time
 }
 
 // OAuthGrant is what one authorization gave one client: the facts of the

@@ -10,7 +10,7 @@ import (
 	"github.com/sesame-auth/sesame"
 )
 
-const requestColumns = `id, client_id, redirect_uri, scopes, state, nonce, code_challenge, prompt, max_age, login_hint, acr_values, ui_locales, created_at, expires_at, consumed_at`
+const requestColumns = `id, client_id, redirect_uri, scopes, state, nonce, code_challenge, prompt, max_age, login_hint, acr_values, ui_locales, created_at, expires_at, consumed_at, hint_subject`
 
 // InsertOAuthRequest stores a validated authorization request.
 func (db *DB) InsertOAuthRequest(ctx context.Context, r sesame.OAuthRequest) error {
@@ -18,9 +18,9 @@ func (db *DB) InsertOAuthRequest(ctx context.Context, r sesame.OAuthRequest) err
 	if r.MaxAge != nil {
 		maxAge = sql.NullInt64{Int64: int64(*r.MaxAge), Valid: true}
 	}
-	if _, err := db.exec(ctx, `INSERT INTO oauth_requests (`+requestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+	if _, err := db.exec(ctx, `INSERT INTO oauth_requests (`+requestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
 		r.ID, r.ClientID, r.RedirectURI, strings.Join(r.Scopes, " "), r.State, r.Nonce, r.CodeChallenge, r.Prompt,
-		maxAge, r.LoginHint, strings.Join(r.ACRValues, " "), r.UILocales, ms(r.CreatedAt), ms(r.ExpiresAt)); err != nil {
+		maxAge, r.LoginHint, strings.Join(r.ACRValues, " "), r.UILocales, ms(r.CreatedAt), ms(r.ExpiresAt), r.HintSubject); err != nil {
 		return fmt.Errorf("insert authorization request: %w", err)
 	}
 	return nil
@@ -34,7 +34,7 @@ func (db *DB) OAuthRequestByID(ctx context.Context, id string) (sesame.OAuthRequ
 	var created, expires int64
 	err := db.queryRow(ctx, `SELECT `+requestColumns+` FROM oauth_requests WHERE id = ?`, id).Scan(
 		&r.ID, &r.ClientID, &r.RedirectURI, &scopes, &r.State, &r.Nonce, &r.CodeChallenge, &r.Prompt,
-		&maxAge, &r.LoginHint, &acr, &r.UILocales, &created, &expires, &consumed)
+		&maxAge, &r.LoginHint, &acr, &r.UILocales, &created, &expires, &consumed, &r.HintSubject)
 	if err != nil {
 		return r, fmt.Errorf("authorization request: %w", db.wrap(err))
 	}

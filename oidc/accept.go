@@ -91,6 +91,10 @@ func (p *Provider) Accept(ctx context.Context, id, binder string, who SignedIn, 
 	if err != nil {
 		return "", err
 	}
+	if r.HintSubject != "" && r.HintSubject != who.UserID {
+		return "", sesame.Errorf(sesame.EAccountMismatch,
+			"The app asks you to sign in as another person than the one signed in here. Sign in with that account to go on.")
+	}
 	now := p.cfg.Now()
 	// auth_time is carried in whole seconds; a sign-in during the second
 	// the request was made counts as after it.

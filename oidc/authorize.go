@@ -112,6 +112,15 @@ func (p *Provider) Authorize(ctx context.Context, q url.Values) (string, error) 
 	case q.Get("response_mode") != "" && q.Get("response_mode") != "query":
 		return fail("invalid_request", "Only response_mode=query is supported.")
 	}
+	if hint := q.Get("id_token_hint"); hint != "" {
+		// An ID token we issued to this app, expired or not, naming the
+		// person the app expects; accept refuses anyone else.
+		aud, sub, err := p.verifyIDTokenHint(ctx, hint)
+		if err != nil || aud != c.ID {
+			return fail("invalid_request", "id_token_hint is not an ID token Sesame issued to this app.")
+		}
+		r.HintSubject = sub
+	}
 	scopes := strings.Fields(q.Get("scope"))
 	if !slices.Contains(scopes, ScopeOpenID) {
 		return fail("invalid_scope", "The scope must include openid.")

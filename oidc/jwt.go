@@ -158,11 +158,11 @@ func (p *Provider) verifyAccess(ctx context.Context, raw string) (accessClaims, 
 }
 
 // verifyIDTokenHint checks an id_token_hint: our signature and issuer;
-// it may have expired (RP-Initiated Logout §2). It returns the client it
-// was issued to.
-func (p *Provider) verifyIDTokenHint(ctx context.Context, raw string) (clientID string, err error) {
+// it may have expired (RP-Initiated Logout §2, Core §3.1.2.1). It returns
+// the client it was issued to and the person it names.
+func (p *Provider) verifyIDTokenHint(ctx context.Context, raw string) (clientID, subject string, err error) {
 	if len(raw) > token.MaxTokenLength {
-		return "", errBadToken
+		return "", "", errBadToken
 	}
 	var c jwt.RegisteredClaims
 	parser := jwt.NewParser(jwt.WithValidMethods([]string{token.AlgES256, token.AlgRS256}), jwt.WithIssuer(p.cfg.Issuer),
@@ -178,8 +178,8 @@ func (p *Provider) verifyIDTokenHint(ctx context.Context, raw string) (clientID 
 		}
 		return pub, err
 	})
-	if err != nil || c.Issuer != p.cfg.Issuer || len(c.Audience) != 1 {
-		return "", errBadToken
+	if err != nil || c.Issuer != p.cfg.Issuer || len(c.Audience) != 1 || c.Subject == "" {
+		return "", "", errBadToken
 	}
-	return c.Audience[0], nil
+	return c.Audience[0], c.Subject, nil
 }

@@ -25,7 +25,7 @@ func (p *Provider) EndSession(ctx context.Context, q url.Values) (string, error)
 	}
 	clientID := q.Get("client_id")
 	if hint := q.Get("id_token_hint"); hint != "" {
-		aud, err := p.verifyIDTokenHint(ctx, hint)
+		aud, _, err := p.verifyIDTokenHint(ctx, hint)
 		if err != nil {
 			return "", &PageError{Description: "The app sent an ID token Sesame did not issue."}
 		}

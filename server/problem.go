@@ -34,6 +34,7 @@ var statusOf = map[string]int{
 	sesame.EConsentRequired:    fiber.StatusForbidden,
 	sesame.EStepUpRequired:     fiber.StatusForbidden,
 	sesame.EOtherBrowser:       fiber.StatusForbidden,
+	sesame.EAccountMismatch:    fiber.StatusForbidden,
 	sesame.EUnavailable:        fiber.StatusServiceUnavailable,
 	sesame.EInternal:           fiber.StatusInternalServerError,
 }
@@ -57,6 +58,7 @@ var titleOf = map[string]string{
 	sesame.EConsentRequired:    "Consent required",
 	sesame.EStepUpRequired:     "Stronger sign-in required",
 	sesame.EOtherBrowser:       "Started in another browser",
+	sesame.EAccountMismatch:    "Another account",
 	sesame.EUnavailable:        "Service unavailable",
 	sesame.EInternal:           "Internal error",
 }

@@ -270,6 +270,8 @@ async function refused(e) {
     case "consent_required": consentStep(e.problem.scopes); return;
     case "reauth_required": signInStep(true); return;
     case "step_up_required": stepUpStep(); return;
+    // The app's id_token_hint names another person: sign in as them.
+    case "account_mismatch": signInStep(false); fail(e); return;
     case "unauthorized": signInStep(false); return;
   }
   stuck(e);
