@@ -273,8 +273,12 @@ func TestCredentialIDLengthLimit(t *testing.T) {
 	s := e.SignIn(t, "longid@example.com")
 	a := testauthn.New(e.PublicURL)
 	a.Options = testauthn.Options{IDLength: 1023}
-	testauthn.Register(t, e, a, s.Access)
+	long := testauthn.Register(t, e, a, s.Access)
 	testauthn.SignIn(t, e, a, "longid@example.com")
+	// Its id in a URL (rename, remove) is read back too.
+	if r := e.Do(t, "PATCH", "/api/me/credentials/"+long.IDString(), map[string]any{"name": "Long"}, testserver.Bearer(s.Access)); r.Status != http.StatusOK {
+		t.Fatalf("rename the 1,023-byte credential = %d %s; want 200", r.Status, r.Body)
+	}
 
 	tooLong := testauthn.New(e.PublicURL)
 	tooLong.Options = testauthn.Options{IDLength: 1024}
