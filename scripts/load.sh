@@ -24,6 +24,7 @@
 #   PPROF       if set (e.g. 127.0.0.1:6060), the first instance serves pprof there
 #   PROFILE     with PPROF: write a CPU profile of the first instance to this file,
 #               PROFILE_SECONDS long (10) starting PROFILE_DELAY seconds (5) after set-up
+#   OIDC_ALG    the ID token algorithm of the oidc operation's app: RS256 (default) or ES256
 #   GOMAXPROCS  passed through to the servers, like any other variable
 #
 # The servers run with SESAME_RATE_LIMITS=off (never in production) and
@@ -94,7 +95,7 @@ done
 # The app of the oidc operation, registered as an operator does; the tool
 # reads the --json answer (its client_id, client_secret and redirect URI).
 SESAME_RATE_LIMITS=on ./bin/sesame clients add --name "sesame-load" --redirect-uri http://127.0.0.1/sesame-load/callback \
-  --trusted --json >"$tmp/oidc-client.json"
+  --trusted --id-token-alg "${OIDC_ALG:-RS256}" --json >"$tmp/oidc-client.json"
 
 echo "load.sh: ${INSTANCES} instance(s) on ${SESAME_DATABASE%%:*}${schema:+ (schema $schema)}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 # CPU seconds (user + system) and resident MiB of the servers, from /proc.
