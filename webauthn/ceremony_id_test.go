@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/internal/testauthn"
@@ -105,5 +106,39 @@ func TestCeremonyIDLengthLimit(t *testing.T) {
 				t.Errorf("refused %d-character id: %d credentials (before %d), ceremony spent %v", n, len(after), len(before), spent(t, long))
 			}
 		})
+	}
+}
+
+// TestRegistrationRefusalSaysWhy: a registration finish whose ceremony was
+// spent answers used, one whose ceremony ran out answers expired; both
+// store nothing.
+func TestRegistrationRefusalSaysWhy(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	u := f.user(t, "why@example.com")
+	finish := func(t *testing.T, wait time.Duration, twice bool) error {
+		t.Helper()
+		id, options, err := f.svc.BeginRegistration(ctx, u, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := testauthn.New(origin).Create(options)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(wait)
+		if twice {
+			if _, err := f.svc.FinishRegistration(ctx, u, id, resp, ""); err != nil {
+				t.Fatalf("first finish: %v", err)
+			}
+		}
+		_, err = f.svc.FinishRegistration(ctx, u, id, resp, "")
+		return err
+	}
+	wantCode(t, finish(t, 0, true), sesame.EUsed)
+	before, _ := f.svc.List(ctx, u.ID)
+	wantCode(t, finish(t, webauthn.CeremonyTTL+time.Second, false), sesame.EExpired)
+	if after, _ := f.svc.List(ctx, u.ID); len(after) != len(before) {
+		t.Errorf("credentials %d → %d after an expired finish", len(before), len(after))
 	}
 }
