@@ -193,7 +193,11 @@ func TestNewChecksConfig(t *testing.T) {
 		{"IP address", func(c *webauthn.Config) { c.PublicURL = "http://127.0.0.1:8080" }, false},
 		{"short key", func(c *webauthn.Config) { c.FakeCredentialKey = key[:16] }, false},
 		{"short challenge key", func(c *webauthn.Config) { c.ChallengeKey = challengeKey[:31] }, false},
+		{"https public URL", func(c *webauthn.Config) { c.PublicURL = "https://id.example.com" }, true},
+		{"ftp public URL", func(c *webauthn.Config) { c.PublicURL = "ftp://id.example.com" }, false},
 		{"extra https origin", func(c *webauthn.Config) { c.ExtraOrigins = []string{"https://app.localhost"} }, true},
+		{"extra http origin", func(c *webauthn.Config) { c.ExtraOrigins = []string{"http://app.localhost:3000"} }, true},
+		{"extra ftp origin", func(c *webauthn.Config) { c.ExtraOrigins = []string{"ftp://app.localhost"} }, false},
 		{"native app origin", func(c *webauthn.Config) {
 			c.ExtraOrigins = []string{"android:apk-key-hash:" + base64.RawURLEncoding.EncodeToString(key)}
 		}, true},
