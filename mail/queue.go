@@ -97,7 +97,7 @@ type Queue struct {
 	done       chan struct{} // closed when the loop has returned
 
 	queued, sent, retried, expired, failed atomic.Uint64
-	storeDown                              atomic.Bool // the last claim failed
+	claims                                 *retry.Claims // logs an outage of the outbox once
 
 	mu           sync.Mutex // guards the relay state below
 	failingSince time.Time  // first failure since the last success
@@ -143,7 +143,7 @@ func NewQueue(cfg QueueConfig) (*Queue, error) {
 	loopCtx, stop := context.WithCancel(context.Background())
 	sendCtx, cancelSend := context.WithCancel(context.Background())
 	q := &Queue{
-		cfg: cfg, seal: seal,
+		cfg: cfg, seal: seal, claims: &retry.Claims{Name: "mail outbox", Log: cfg.Log},
 		wake: make(chan struct{}, 1),
 		stop: stop, sendCtx: sendCtx, cancelSend: cancelSend,
 		done: make(chan struct{}),
@@ -287,24 +287,13 @@ func (q *Queue) round(ctx context.Context) int {
 	batch, err := q.cfg.Store.ClaimMail(claimCtx, now, now.Add(q.cfg.Lease), q.cfg.Workers)
 	cancel()
 	if err != nil {
-		if ctx.Err() == nil && !q.storeDown.Swap(true) {
-			q.cfg.Log.Warn("mail outbox: cannot read the outbox; retrying every poll", "err", err)
+		if ctx.Err() == nil {
+			q.claims.Failed(err)
 		}
 		return 0
 	}
-	if q.storeDown.Swap(false) {
-		q.cfg.Log.Info("mail outbox: the outbox can be read again")
-	}
-	var wg sync.WaitGroup
-	for _, m := range batch {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			q.deliver(m)
-		}()
-	}
-	wg.Wait()
-	return len(batch)
+	q.claims.Succeeded()
+	return retry.Each(batch, q.deliver)
 }
 
 // deliver opens, renders and sends one claimed message, then records what

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -98,24 +97,11 @@ func (p *Provider) round() int {
 	batch, err := p.cfg.Store.ClaimOAuthLogouts(ctx, now, now.Add(logoutLease), logoutBatch)
 	cancel()
 	if err != nil {
-		if !p.storeDown.Swap(true) {
-			p.cfg.Logger.Warn("back-channel logout outbox: cannot claim deliveries; retrying every poll", "err", err)
-		}
+		p.claims.Failed(err)
 		return 0
 	}
-	if p.storeDown.Swap(false) {
-		p.cfg.Logger.Info("back-channel logout outbox: the outbox can be read again")
-	}
-	var wg sync.WaitGroup
-	for _, d := range batch {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.send(d)
-		}()
-	}
-	wg.Wait()
-	return len(batch)
+	p.claims.Succeeded()
+	return retry.Each(batch, p.send)
 }
 
 var errNoLogoutURI = errors.New("the client is gone or takes no back-channel logout")

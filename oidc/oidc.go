@@ -11,10 +11,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/internal/retry"
 	"github.com/sesame-auth/sesame/signin"
 	"github.com/sesame-auth/sesame/token"
 )
@@ -151,11 +151,10 @@ type Config struct {
 type Provider struct {
 	cfg  Config
 	wake chan struct{} // a delivery was queued here
-	// storeDown is set while the logout outbox cannot be read, so that
-	// an outage is logged once.
-	storeDown atomic.Bool
-	stop      chan struct{}
-	done      chan struct{}
+	// claims logs an outage of the logout outbox once.
+	claims *retry.Claims
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 // New returns a Provider and starts its back-channel logout sender; Close
@@ -185,7 +184,8 @@ func New(cfg Config) *Provider {
 	if cfg.Observe == nil {
 		cfg.Observe = func(string, string) {}
 	}
-	p := &Provider{cfg: cfg, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	p := &Provider{cfg: cfg, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		claims: &retry.Claims{Name: "back-channel logout outbox", Log: cfg.Logger}}
 	go p.sender()
 	return p
 }
