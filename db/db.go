@@ -50,6 +50,9 @@ type DB struct {
 	read  *sql.DB
 	// rebind rewrites ? placeholders to $n for PostgreSQL.
 	rebind func(string) string
+	// commits batches SQLite's write transactions (nil on PostgreSQL,
+	// whose connections commit in parallel).
+	commits *groupCommit
 	// auditRetention is how long audit rows are kept; 0 means
 	// DefaultAuditRetention. Set once, before the sweeper starts.
 	auditRetention time.Duration
@@ -111,7 +114,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	db := &DB{dialect: SQLite, write: write, read: read, rebind: func(q string) string { return q }}
+	db := &DB{dialect: SQLite, write: write, read: read, rebind: func(q string) string { return q },
+		commits: newGroupCommit(write)}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -159,6 +163,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	if db.commits != nil {
+		db.commits.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -204,33 +211,48 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 
 // exec runs a writing statement.
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := db.write.ExecContext(ctx, db.rebind(query), args...)
+	res, err := db.write.ExecContext(db.stmtContext(ctx), db.rebind(query), args...)
 	return res, db.wrap(err)
 }
 
 // queryRow runs a reading query on the read pool.
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.read.QueryRowContext(ctx, db.rebind(query), args...)
+	return db.read.QueryRowContext(db.stmtContext(ctx), db.rebind(query), args...)
 }
 
 // writeRow runs a writing statement with RETURNING on the write pool.
 func (db *DB) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.write.QueryRowContext(ctx, db.rebind(query), args...)
+	return db.write.QueryRowContext(db.stmtContext(ctx), db.rebind(query), args...)
 }
 
 // query runs a reading query on the read pool.
 func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := db.read.QueryContext(ctx, db.rebind(query), args...)
+	rows, err := db.read.QueryContext(db.stmtContext(ctx), db.rebind(query), args...)
 	return rows, db.wrap(err)
+}
+
+// stmtContext is the context a statement runs under. On SQLite it drops
+// the request's deadline: a local statement takes microseconds, and a
+// cancellable context costs two goroutines per statement (database/sql's
+// and the driver's watchers), a tenth of a sign-in's CPU. The deadline
+// is for PostgreSQL, whose server can stop answering.
+func (db *DB) stmtContext(ctx context.Context) context.Context {
+	if db.dialect == SQLite {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // tx runs fn in a write transaction, committing if it returns nil.
 func (db *DB) tx(ctx context.Context, fn func(*txn) error) error {
+	if db.commits != nil {
+		return db.wrap(db.commits.tx(ctx, fn))
+	}
 	t, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return db.wrap(fmt.Errorf("begin: %w", err))
 	}
-	if err := fn(&txn{t, db.rebind}); err != nil {
+	if err := fn(&txn{tx: t, rebind: db.rebind}); err != nil {
 		_ = t.Rollback()
 		return db.wrap(err)
 	}
@@ -241,14 +263,23 @@ func (db *DB) tx(ctx context.Context, fn func(*txn) error) error {
 type txn struct {
 	tx     *sql.Tx
 	rebind func(string) string
+	// detached runs statements without cancellation (see groupCommit).
+	detached bool
 }
 
 func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.rebind(query), args...)
+	return t.tx.ExecContext(t.stmtContext(ctx), t.rebind(query), args...)
 }
 
 func (t *txn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.rebind(query), args...)
+	return t.tx.QueryRowContext(t.stmtContext(ctx), t.rebind(query), args...)
+}
+
+func (t *txn) stmtContext(ctx context.Context) context.Context {
+	if t.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // wrap turns "not found", "database busy" and "database unavailable" (down,

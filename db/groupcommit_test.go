@@ -1,0 +1,125 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/db"
+	"github.com/sesame-auth/sesame/db/dbtest"
+)
+
+// Transactions that queue while the writer is busy commit together, and
+// each keeps its all-or-nothing: a caller that fails, on its own error or
+// on a constraint, leaves none of its writes, and its neighbours' stand.
+func TestSignInTxGroupCommit(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		u := newUser(t, d, "batch@example.com")
+		session := func(id string) sesame.Session {
+			return sesame.Session{ID: id, UserID: u.ID, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour), AuthTime: t0, AMR: []string{"hwk"}}
+		}
+		errRefused := errors.New("refused after writing")
+
+		// The first transaction holds the writer until the others queued.
+		hold, held := make(chan struct{}), make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			first <- d.SignInTx(ctx, func(tx *db.Tx) error {
+				close(held)
+				<-hold
+				return tx.CreateSession(ctx, session("first"), sesame.RandomBytes(32))
+			})
+		}()
+		<-held
+		const n = 24
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				id := fmt.Sprintf("s%02d", i)
+				if i%4 == 3 {
+					id = "s00" // a second session with s00's id: a constraint error
+				}
+				errs[i] = d.SignInTx(ctx, func(tx *db.Tx) error {
+					if err := tx.CreateSession(ctx, session(id), sesame.RandomBytes(32)); err != nil {
+						return err
+					}
+					if err := tx.InsertAuditEvent(ctx, sesame.AuditEvent{ID: sesame.NewID(), At: t0, Event: "sign_in", Result: "success", UserID: u.ID, Detail: id}); err != nil {
+						return err
+					}
+					if i%4 == 1 {
+						return errRefused
+					}
+					return nil
+				})
+			})
+		}
+		if d.Dialect() == db.SQLite {
+			waitQueued(t, d, n)
+		}
+		close(hold)
+		wg.Wait()
+		if err := <-first; err != nil {
+			t.Fatalf("first transaction: %v", err)
+		}
+		// Callers 0, 3, 7, … all insert session s00: one commits, the
+		// others conflict.
+		s00 := 0
+		for i, err := range errs {
+			id := fmt.Sprintf("s%02d", i)
+			_, got := d.SessionByID(ctx, id)
+			switch {
+			case i%4 == 1:
+				if !errors.Is(err, errRefused) || !errors.Is(got, sesame.ErrNotFound) {
+					t.Errorf("caller %d: error %v, session lookup %v; want its own error and no session", i, err, got)
+				}
+			case i == 0 || i%4 == 3:
+				if err == nil {
+					s00++
+				} else if sesame.ErrorCode(err) != sesame.EConflict {
+					t.Errorf("caller %d (session s00): error %v; want nil or conflict", i, err)
+				}
+			default:
+				if err != nil || got != nil {
+					t.Errorf("caller %d: error %v, session lookup %v; want committed", i, err, got)
+				}
+			}
+		}
+		if s00 != 1 {
+			t.Errorf("%d callers committed session s00; want 1", s00)
+		}
+		events, err := d.AuditEvents(ctx, u.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			var i int
+			if _, err := fmt.Sscanf(e.Detail, "s%02d", &i); err == nil && i%4 == 1 {
+				t.Errorf("audit row %q of a refused transaction committed", e.Detail)
+			}
+		}
+		if d.Dialect() == db.SQLite {
+			txs, commits := d.CommitStats()
+			if txs < n+1 || commits > 3 {
+				t.Errorf("%d transactions in %d commits; want the %d queued callers to share a commit", txs, commits, n)
+			}
+		}
+	})
+}
+
+// waitQueued waits until n callers wait for the writer.
+func waitQueued(t *testing.T, d *db.DB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for d.QueuedTransactions() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callers queued after 10 s; want %d", d.QueuedTransactions(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
