@@ -53,6 +53,9 @@ type DB struct {
 	// commits batches SQLite's write transactions (nil on PostgreSQL,
 	// whose connections commit in parallel).
 	commits *groupCommit
+	// checkpoints copies SQLite's WAL into the database file, off the
+	// writer (nil on PostgreSQL).
+	checkpoints *checkpointer
 	// auditRetention is how long audit rows are kept; 0 means
 	// DefaultAuditRetention. Set once, before the sweeper starts.
 	auditRetention time.Duration
@@ -98,7 +101,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	//   preparing them again was a fifth of a sign-in's server CPU
 	//   (docs/performance.md).
 	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_stmt_cache_size=64"
-	write, err := sql.Open("sqlite3", dsn)
+	write, err := sql.Open(sqliteWriter, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -114,8 +117,14 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
+	cp, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
 	db := &DB{dialect: SQLite, write: write, read: read, rebind: func(q string) string { return q },
-		commits: newGroupCommit(write)}
+		commits: newGroupCommit(write), checkpoints: newCheckpointer(cp)}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -163,10 +172,12 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	var err error
 	if db.commits != nil {
 		db.commits.close()
+		err = db.checkpoints.close()
 	}
-	err := db.write.Close()
+	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}

@@ -25,6 +25,8 @@
 #   PROFILE     with PPROF: write a CPU profile of the first instance to this file,
 #               PROFILE_SECONDS long (10) starting PROFILE_DELAY seconds (5) after set-up
 #   OIDC_ALG    the ID token algorithm of the oidc operation's app: RS256 (default) or ES256
+#   SESAME_BIN  the server binary to run (default: build bin/sesame from this tree),
+#               e.g. a previous commit's, to measure the two side by side
 #   GOMAXPROCS  passed through to the servers, like any other variable
 #
 # The servers run with SESAME_RATE_LIMITS=off (never in production) and
@@ -47,7 +49,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o bin/sesame ./cmd/sesame
+sesame=${SESAME_BIN:-bin/sesame}
+if [ -z "${SESAME_BIN:-}" ]; then go build -o bin/sesame ./cmd/sesame; fi
 go build -o bin/sesame-load ./cmd/sesame-load
 
 DATABASE=${DATABASE:-sqlite:$tmp/sesame.db}
@@ -77,7 +80,7 @@ for i in $(seq 0 $((INSTANCES - 1))); do
   port=$((PORT + i))
   pprof=""
   if [ "$i" = 0 ] && [ -n "${PPROF:-}" ]; then pprof=$PPROF; fi
-  SESAME_ADDR=127.0.0.1:$port SESAME_PPROF_ADDR=$pprof ./bin/sesame serve >"$tmp/sesame-$i.log" 2>&1 &
+  SESAME_ADDR=127.0.0.1:$port SESAME_PPROF_ADDR=$pprof "$sesame" serve >"$tmp/sesame-$i.log" 2>&1 &
   pids+=($!)
   urls+=("http://127.0.0.1:$port")
 done
@@ -94,12 +97,14 @@ done
 
 # The app of the oidc operation, registered as an operator does; the tool
 # reads the --json answer (its client_id, client_secret and redirect URI).
-SESAME_RATE_LIMITS=on ./bin/sesame clients add --name "sesame-load" --redirect-uri http://127.0.0.1/sesame-load/callback \
+SESAME_RATE_LIMITS=on "$sesame" clients add --name "sesame-load" --redirect-uri http://127.0.0.1/sesame-load/callback \
   --trusted --id-token-alg "${OIDC_ALG:-RS256}" --json >"$tmp/oidc-client.json"
 
 echo "load.sh: ${INSTANCES} instance(s) on ${SESAME_DATABASE%%:*}${schema:+ (schema $schema)}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 # CPU seconds (user + system) and resident MiB of the servers, from /proc.
 cpu() { for p in "${pids[@]}"; do cut -d' ' -f14,15 "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{s += $1 + $2} END {print s / hz}'; }
+# Bytes the servers wrote to storage (WAL, database file), from /proc.
+wb() { for p in "${pids[@]}"; do awk '/^write_bytes/ {print $2}' "/proc/$p/io"; done | awk '{s += $1} END {printf "%.0f", s}'; }
 rss() { for p in "${pids[@]}"; do awk '/^VmRSS/ {print $2}' "/proc/$p/status"; done | awk '{s += $1} END {printf "%.0f", s / 1024}'; }
 fifo=$tmp/out
 mkfifo "$fifo"
@@ -111,7 +116,7 @@ while IFS= read -r line; do
   printf '%s\n' "$line"
   case "$line" in
     set-up:*)
-      cpu0=$(cpu); t0=$(date +%s.%N); rss0=$(rss)
+      cpu0=$(cpu); t0=$(date +%s.%N); rss0=$(rss); wb0=$(wb)
       if [ -n "${PROFILE:-}" ] && [ -n "${PPROF:-}" ]; then
         (sleep "${PROFILE_DELAY:-5}"; curl -fsS -o "$PROFILE" "http://$PPROF/debug/pprof/profile?seconds=${PROFILE_SECONDS:-10}" \
           && echo "load.sh: CPU profile in $PROFILE" >&2) &
@@ -123,6 +128,13 @@ while IFS= read -r line; do
         awk -v c0="$cpu0" -v c1="$(cpu)" -v t0="$t0" -v t1="$(date +%s.%N)" -v n="$(nproc)" \
           'BEGIN { printf "server CPU: %.1f s over %.1f s (%.0f%% of %d cores)\n", c1 - c0, t1 - t0, 100 * (c1 - c0) / (t1 - t0) / n, n }'
         echo "server memory (RSS): ${rss0} MiB after set-up, $(rss) MiB at the end"
+        wb1=$(wb)
+      fi
+      ;;
+    "CPU per operation ("*)
+      if [ -n "${wb1:-}" ]; then
+        n=${line#*(}; n=${n%% *}
+        awk -v b="$((wb1 - wb0))" -v n="$n" 'BEGIN { printf "server disk writes: %.0f MiB, %.1f KiB per operation\n", b / 1048576, n ? b / 1024 / n : 0 }'
       fi
       ;;
   esac
