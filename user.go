@@ -20,6 +20,21 @@ type User struct {
 // ErrAccountDisabled otherwise).
 func (u User) Active() bool { return u.DisabledAt == nil }
 
+// PriorSessions is what a new sign-in needs to know of the sessions its
+// account already has.
+type PriorSessions struct {
+	// Any says the account has had a session; FromAgent, one from the
+	// user agent signing in now. Ended sessions count until swept.
+	Any, FromAgent bool
+	// EndBefore, when not zero, is where the cap on live sessions falls
+	// once the new one is added: the live sessions created before it end.
+	EndBefore time.Time
+}
+
+// NewDevice says the sign-in comes from a device not seen before on an
+// account that has signed in elsewhere.
+func (p PriorSessions) NewDevice() bool { return p.Any && !p.FromAgent }
+
 // Session is one sign-in: the family of refresh tokens that descends from
 // it, and the facts access tokens carry about it.
 type Session struct {

@@ -213,19 +213,31 @@ func (db *DB) UserSessions(ctx context.Context, userID string, now, idleSince ti
 	return out, db.wrap(rows.Err())
 }
 
-// DeviceSeen reports whether userID has had any session at all, and
-// whether one of them came from userAgent: two probes of the
-// (user_id, user_agent) index, for the new-device notice. Sessions ended
-// by the cap or by the user still count until the sweeper removes them.
-func (db *DB) DeviceSeen(ctx context.Context, userID, userAgent string) (anySession, seen bool, err error) {
-	err = db.queryRow(ctx, `SELECT
+// PriorSessions reads, before a sign-in of userID from userAgent, what it
+// needs of the sessions the account has, in one statement on a reader,
+// off the single writer: two probes of the (user_id, user_agent) index
+// for the new-device notice (sessions ended by the cap or by the user
+// count until the sweeper removes them), and a probe of the partial index
+// of live sessions (covering: at most keep entries, no row) for the
+// keep-th newest live session, which with the new one added is the first
+// beyond the cap of keep. When there is one, EndBefore is just after its
+// creation: it and every older live session end.
+func (db *DB) PriorSessions(ctx context.Context, userID, userAgent string, keep int) (sesame.PriorSessions, error) {
+	var p sesame.PriorSessions
+	var beyond sql.NullInt64
+	err := db.queryRow(ctx, `SELECT
 		EXISTS (SELECT 1 FROM sessions WHERE user_id = ?),
-		EXISTS (SELECT 1 FROM sessions WHERE user_id = ? AND user_agent = ?)`,
-		userID, userID, userAgent).Scan(&anySession, &seen)
+		EXISTS (SELECT 1 FROM sessions WHERE user_id = ? AND user_agent = ?),
+		(SELECT created_at FROM sessions WHERE user_id = ? AND revoked_at IS NULL
+			ORDER BY created_at DESC LIMIT 1 OFFSET ?)`,
+		userID, userID, userAgent, userID, max(keep, 1)-1).Scan(&p.Any, &p.FromAgent, &beyond)
 	if err != nil {
-		return false, false, fmt.Errorf("device seen: %w", db.wrap(err))
+		return p, fmt.Errorf("prior sessions: %w", db.wrap(err))
 	}
-	return anySession, seen, nil
+	if beyond.Valid {
+		p.EndBefore = time.UnixMilli(beyond.Int64 + 1)
+	}
+	return p, nil
 }
 
 // RevokeOtherSessions ends every live session of userID but keepID.

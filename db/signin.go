@@ -52,22 +52,18 @@ func (tx *Tx) ConsumeCeremony(ctx context.Context, id string, now time.Time) err
 	return nil
 }
 
-// EndSessionsBeyond ends the live sessions of userID older than its newest
-// keep (at least 1), and returns how many it ended: the cap on live
-// sessions per user. One statement: its subquery probes the partial index
-// of live sessions (covering: it reads at most keep index entries and no
-// row) for the creation time of the oldest session to keep, and the
-// UPDATE ends those created before it; with keep or fewer live sessions
-// the subquery is NULL and nothing matches. Sessions made in the same
-// millisecond as the oldest kept are spared, so the cap may be passed by a
-// few for a moment; the session being signed in, the newest, never ends.
-func (tx *Tx) EndSessionsBeyond(ctx context.Context, userID string, keep int, now time.Time) (int, error) {
+// EndSessionsBefore ends the live sessions of userID created before
+// before, and returns how many it ended: the cap on live sessions per
+// user, where DB.PriorSessions found it (a range of the partial index of
+// live sessions). A sign-in of the same user that commits between that
+// read and this write is not counted, so the cap may be passed by a few
+// for a moment, until the next sign-in; the session being signed in, the
+// newest, never ends.
+func (tx *Tx) EndSessionsBefore(ctx context.Context, userID string, before, now time.Time) (int, error) {
 	res, err := tx.exec(ctx, `UPDATE sessions SET revoked_at = ?
-		WHERE user_id = ? AND revoked_at IS NULL AND created_at < (
-			SELECT created_at FROM sessions WHERE user_id = ? AND revoked_at IS NULL
-			ORDER BY created_at DESC LIMIT 1 OFFSET ?)`, ms(now), userID, userID, max(keep, 1)-1)
+		WHERE user_id = ? AND revoked_at IS NULL AND created_at < ?`, ms(now), userID, ms(before))
 	if err != nil {
-		return 0, fmt.Errorf("end sessions beyond %d: %w", keep, err)
+		return 0, fmt.Errorf("end sessions beyond the cap: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil

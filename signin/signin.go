@@ -105,9 +105,9 @@ type Tx interface {
 	ConsumeEmailFlow(ctx context.Context, id string, now time.Time) error
 	UseMFAToken(ctx context.Context, jti, userID, reason string, now, expires time.Time) error
 	CreateSession(ctx context.Context, s sesame.Session, refreshHash []byte) error
-	// EndSessionsBeyond ends userID's live sessions older than the newest
-	// keep, and says how many.
-	EndSessionsBeyond(ctx context.Context, userID string, keep int, now time.Time) (int, error)
+	// EndSessionsBefore ends userID's live sessions created before
+	// before, and says how many.
+	EndSessionsBefore(ctx context.Context, userID string, before, now time.Time) (int, error)
 	InsertAuditEvent(ctx context.Context, e sesame.AuditEvent) error
 }
 
@@ -220,7 +220,9 @@ func (s *Service) Complete(ctx context.Context, p Proof) (Result, error) {
 		s.Fail(ctx, p, sesame.ErrAccountDisabled)
 		return Result{}, sesame.ErrAccountDisabled
 	}
-	newDevice, err := s.cfg.Sessions.NewDevice(ctx, p.User.ID, p.Client.UserAgent)
+	// Read before the transaction, on a reader: the single writer only
+	// writes.
+	prior, err := s.cfg.Sessions.Prior(ctx, p.User.ID, p.Client.UserAgent, s.cfg.MaxSessions)
 	if err != nil {
 		s.Fail(ctx, p, err)
 		return Result{}, fmt.Errorf("sign in: %w", err)
@@ -239,8 +241,10 @@ func (s *Service) Complete(ctx context.Context, p Proof) (Result, error) {
 		if err := tx.CreateSession(ctx, sess, refreshHash); err != nil {
 			return err
 		}
-		if _, err := tx.EndSessionsBeyond(ctx, p.User.ID, s.cfg.MaxSessions, now); err != nil {
-			return err
+		if !prior.EndBefore.IsZero() {
+			if _, err := tx.EndSessionsBefore(ctx, p.User.ID, prior.EndBefore, now); err != nil {
+				return err
+			}
 		}
 		for _, e := range events {
 			if err := tx.InsertAuditEvent(ctx, e); err != nil {
@@ -257,13 +261,13 @@ func (s *Service) Complete(ctx context.Context, p Proof) (Result, error) {
 		s.cfg.Audit.Logged(e)
 	}
 	s.signIns.WithLabelValues(p.Method, "success").Inc()
-	if newDevice {
+	if prior.NewDevice() {
 		s.cfg.Notices.Enqueue(mail.Notice(p.User.Email, mail.NoticeNewDevice, mail.NoticeData{
 			Device: p.Client.UserAgent, IP: p.Client.IP, Time: sess.CreatedAt,
 			AccountURL: strings.TrimRight(s.cfg.PublicURL, "/") + "/account",
 		}))
 	}
-	return Result{User: p.User, Session: sess, Refresh: refresh, NewDevice: newDevice}, nil
+	return Result{User: p.User, Session: sess, Refresh: refresh, NewDevice: prior.NewDevice()}, nil
 }
 
 // Fail records a sign-in attempt that failed with err: the metric, and an
