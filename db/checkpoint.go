@@ -35,7 +35,7 @@ const CheckpointInterval = 250 * time.Millisecond
 // reader, copying what it can, and the writer restarts the WAL from its
 // start once a checkpoint has copied all of it.
 type checkpointer struct {
-	conn *sql.DB
+	conn    *sql.DB
 	quit    chan struct{}
 	done    chan struct{}
 	closing sync.Once
