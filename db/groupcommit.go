@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -40,6 +41,27 @@ type commitReq struct {
 	ctx context.Context
 	fn  func(*txn) error
 	err chan error
+	// panicked is what fn panicked with, and where: the caller panics
+	// again with it in its own goroutine, where the server's recovery
+	// turns it into a 500, instead of the writer ending the process.
+	panicked *fnPanic
+}
+
+type fnPanic struct {
+	value any
+	stack []byte
+}
+
+// run calls fn, turning a panic into an error for the batch and a panic
+// for its caller.
+func (r *commitReq) run(tx *txn) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.panicked = &fnPanic{value: v, stack: debug.Stack()}
+			err = fmt.Errorf("transaction panicked: %v", v)
+		}
+	}()
+	return r.fn(tx)
 }
 
 var errClosed = errors.New("database closed")
@@ -65,7 +87,11 @@ func (g *groupCommit) tx(ctx context.Context, fn func(*txn) error) error {
 		g.queued.Add(-1)
 		return errClosed
 	}
-	return <-r.err
+	err := <-r.err
+	if r.panicked != nil {
+		panic(fmt.Sprintf("%v\n\nin the writer:\n%s", r.panicked.value, r.panicked.stack))
+	}
+	return err
 }
 
 func (g *groupCommit) close() {
@@ -125,7 +151,7 @@ func (g *groupCommit) commit(batch []*commitReq) {
 	tx := &txn{tx: t, rebind: func(q string) string { return q }, detached: true}
 	if len(live) == 1 {
 		r := live[0]
-		if err := r.fn(tx); err != nil {
+		if err := r.run(tx); err != nil {
 			_ = t.Rollback()
 			r.err <- err
 			return
@@ -140,7 +166,7 @@ func (g *groupCommit) commit(batch []*commitReq) {
 			failAll(live, fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		if errs[i] = r.fn(tx); errs[i] != nil {
+		if errs[i] = r.run(tx); errs[i] != nil {
 			// A write that failed on I/O or a full disk may have ended
 			// the transaction itself; then nothing of the batch stands.
 			if _, err := t.Exec("ROLLBACK TO caller"); err != nil {

@@ -123,3 +123,32 @@ func waitQueued(t *testing.T, d *db.DB, n int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A transaction that panics is rolled back alone and panics in its
+// caller's goroutine, where the server recovers it; the writer goes on.
+func TestSignInTxPanicStaysWithItsCaller(t *testing.T) {
+	d := dbtest.SQLite(t)
+	ctx := context.Background()
+	u := newUser(t, d, "panic@example.com")
+	s := sesame.Session{ID: "p1", UserID: u.ID, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour), AuthTime: t0, AMR: []string{"hwk"}}
+	func() {
+		defer func() {
+			if v := recover(); v == nil {
+				t.Error("SignInTx returned; want the transaction's panic in the caller")
+			}
+		}()
+		_ = d.SignInTx(ctx, func(tx *db.Tx) error {
+			if err := tx.CreateSession(ctx, s, sesame.RandomBytes(32)); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	if _, err := d.SessionByID(ctx, "p1"); !errors.Is(err, sesame.ErrNotFound) {
+		t.Errorf("session of the panicked transaction: %v; want none", err)
+	}
+	s.ID = "p2"
+	if err := d.SignInTx(ctx, func(tx *db.Tx) error { return tx.CreateSession(ctx, s, sesame.RandomBytes(32)) }); err != nil {
+		t.Fatalf("the next transaction: %v", err)
+	}
+}
