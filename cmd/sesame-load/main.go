@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +55,7 @@ type config struct {
 	Logout     bool    // end an account's previous session when it signs in again
 	Minutes    int     // run this many minutes, printing each minute's rates; 0: -duration
 	OIDCClient string  // file with `sesame clients add --json` output, for the oidc operation
+	CPUProfile string  // file for a CPU profile of the tool itself over the measured run; "" for none
 }
 
 func main() {
@@ -98,6 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	jsonOut := fs.String("json", "", "also write the results to this file as JSON")
 	logout := fs.Bool("logout", false, "end an account's previous session when it signs in again (keeps sessions per account flat on long runs)")
 	minutesFlag := fs.Int("minutes", 0, "run this many minutes instead of -duration, with a line per minute and the change from the first minute to the last")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load tool itself, over the measured run, to this file (go tool pprof)")
 	rate := fs.Float64("rate", 0, "operations per second in all, paced evenly over the users (for latency at a given load); 0: as fast as they go")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -107,7 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	cfg := config{Users: *users, Accounts: max(*accounts, *users), Duration: *duration, SMTPListen: *smtpListen,
 		Progress: *progress, Timeout: *timeout, JSON: *jsonOut, Rate: *rate, Logout: *logout, Minutes: *minutesFlag,
-		OIDCClient: *oidcClient}
+		OIDCClient: *oidcClient, CPUProfile: *cpuProfile}
 	if cfg.Minutes > 0 {
 		cfg.Duration = time.Duration(cfg.Minutes) * time.Minute
 	}
@@ -191,6 +194,13 @@ func run(ctx context.Context, cfg config, codes codes, out io.Writer) ([]Result,
 	}
 	fmt.Fprintf(out, "set-up: %d of %d users ready in %s\n", n, len(users), time.Since(setupStart).Round(time.Millisecond))
 
+	if cfg.CPUProfile != "" {
+		stopProfile, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer stopProfile()
+	}
 	cpu0, srv0 := cpuTime(), c.serverStats(ctx)
 	measured := slices.DeleteFunc(slices.Clone(mixOps), func(op string) bool { return !slices.Contains(cfg.Mix.ops, op) })
 	if cfg.Logout {
@@ -273,6 +283,20 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// startCPUProfile profiles the tool's own CPU into name until the
+// returned func is called.
+func startCPUProfile(name string) (stop func(), err error) {
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func writeJSONFile(name string, rs []Result) error {

@@ -12,10 +12,13 @@
 package virtualauthn
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,6 +63,9 @@ type Credential struct {
 	virtualwebauthn.Credential
 	// UserHandle is the user.id of the registration that made it.
 	UserHandle []byte
+
+	signer   *ecdsa.PrivateKey // Key parsed, if EC2
+	signerOf []byte            // the Key.Data signer was parsed from
 }
 
 // IDString is the credential id as the API writes it: base64url.
@@ -166,7 +172,7 @@ func (a *Authenticator) Get(options []byte) ([]byte, error) {
 	if cred == nil {
 		return nil, ErrNoCredential
 	}
-	return a.GetWith(options, cred)
+	return a.get(opts, cred)
 }
 
 // GetWith answers request options with the given credential, whether or
@@ -176,6 +182,10 @@ func (a *Authenticator) GetWith(options []byte, cred *Credential) ([]byte, error
 	if err != nil {
 		return nil, fmt.Errorf("virtualauthn: request options: %w", err)
 	}
+	return a.get(opts, cred)
+}
+
+func (a *Authenticator) get(opts *virtualwebauthn.AssertionOptions, cred *Credential) ([]byte, error) {
 	if a.Options.CountSignatures {
 		cred.Counter++
 	}
@@ -186,8 +196,99 @@ func (a *Authenticator) GetWith(options []byte, cred *Credential) ([]byte, error
 	if a.Options.OmitUserHandle {
 		handle = nil
 	}
+	if key := cred.ecKey(); key != nil {
+		return a.assert(opts.Challenge, cred, key, handle)
+	}
 	resp := virtualwebauthn.CreateAssertionResponse(a.RP, a.vw(handle), cred.Credential, *opts)
 	return a.complete(resp, nil)
+}
+
+// ecKey is cred's EC2 private key, parsed once (virtualwebauthn parses the
+// PKCS#8 key again for every signature, which costs more than the
+// signature); nil for other keys.
+func (c *Credential) ecKey() *ecdsa.PrivateKey {
+	if c.Key == nil || c.Key.Type != virtualwebauthn.KeyTypeEC2 {
+		return nil
+	}
+	if c.signer == nil || !bytes.Equal(c.signerOf, c.Key.Data) {
+		k, err := x509.ParsePKCS8PrivateKey(c.Key.Data)
+		ec, ok := k.(*ecdsa.PrivateKey)
+		if err != nil || !ok {
+			return nil // the library's path panics as it always did
+		}
+		c.signer, c.signerOf = ec, bytes.Clone(c.Key.Data)
+	}
+	return c.signer
+}
+
+// assert makes the assertion virtualwebauthn.CreateAssertionResponse
+// makes, completed as complete completes it, in one pass: clientDataJSON,
+// authenticatorData (RP ID hash, flags, counter) and the ES256 signature
+// over authenticatorData ‖ SHA-256(clientDataJSON), fresh each time.
+func (a *Authenticator) assert(challenge []byte, cred *Credential, key *ecdsa.PrivateKey, handle []byte) ([]byte, error) {
+	clientData, err := json.Marshal(struct {
+		Type      string `json:"type"`
+		Challenge string `json:"challenge"`
+		Origin    string `json:"origin"`
+	}{"webauthn.get", base64.RawURLEncoding.EncodeToString(challenge), a.RP.Origin})
+	if err != nil {
+		return nil, fmt.Errorf("virtualauthn: %w", err)
+	}
+	var authData [37]byte
+	rpIDHash := sha256.Sum256([]byte(a.RP.ID))
+	copy(authData[:32], rpIDHash[:])
+	o := a.Options
+	if !o.UserNotPresent {
+		authData[32] |= 1 << 0
+	}
+	if !o.UserNotVerified {
+		authData[32] |= 1 << 2
+	}
+	if o.BackupEligible {
+		authData[32] |= 1 << 3
+	}
+	if o.BackupState {
+		authData[32] |= 1 << 4
+	}
+	binary.BigEndian.PutUint32(authData[33:], cred.Counter)
+	h := sha256.New()
+	h.Write(authData[:])
+	clientDataHash := sha256.Sum256(clientData)
+	h.Write(clientDataHash[:])
+	sig, err := ecdsa.SignASN1(rand.Reader, key, h.Sum(nil))
+	if err != nil {
+		return nil, fmt.Errorf("virtualauthn: sign: %w", err)
+	}
+	attachment := o.Attachment
+	if attachment == "" {
+		attachment = "platform"
+	}
+	b64 := base64.RawURLEncoding
+	id := b64.EncodeToString(cred.ID)
+	out := make([]byte, 0, 512+2*len(clientData)+len(id)+2*len(handle))
+	out = append(out, `{"authenticatorAttachment":`...)
+	out = appendJSONString(out, attachment)
+	out = append(out, `,"clientExtensionResults":{},"id":"`...)
+	out = append(out, id...)
+	out = append(out, `","rawId":"`...)
+	out = append(out, id...)
+	out = append(out, `","response":{"authenticatorData":"`...)
+	out = b64.AppendEncode(out, authData[:])
+	out = append(out, `","clientDataJSON":"`...)
+	out = b64.AppendEncode(out, clientData)
+	out = append(out, `","signature":"`...)
+	out = b64.AppendEncode(out, sig)
+	if len(handle) > 0 {
+		out = append(out, `","userHandle":"`...)
+		out = b64.AppendEncode(out, handle)
+	}
+	out = append(out, `"},"type":"public-key"}`...)
+	return out, nil
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
 }
 
 // vw is the library's authenticator with the current options.

@@ -1,11 +1,15 @@
 package virtualauthn
 
 import (
+	"crypto/ecdsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 
+	"github.com/descope/virtualwebauthn"
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -64,5 +68,60 @@ func TestCreateAndGet(t *testing.T) {
 	var g struct{ Response struct{ UserHandle string } }
 	if err := json.Unmarshal(resp, &g); err != nil || g.Response.UserHandle != handle {
 		t.Errorf("discoverable Get = %s, %v; want the user handle", resp, err)
+	}
+}
+
+// TestAssertMatchesLibrary: the one-pass ES256 assertion has every member
+// of the library's, completed, with the same values but the signature, and
+// the signature verifies over authenticatorData ‖ SHA-256(clientDataJSON)
+// with the credential's public key; a new assertion has a new signature.
+func TestAssertMatchesLibrary(t *testing.T) {
+	a := New("http://localhost:8080")
+	a.Options = Options{BackupEligible: true, BackupState: true, CountSignatures: true}
+	cred := &Credential{Credential: newKeyCredential(false), UserHandle: []byte("handle")}
+	a.Credentials = append(a.Credentials, cred)
+	options := []byte(`{"publicKey":{"challenge":"AAECAwQFBgcICQoLDA0ODw","rpId":"localhost"}}`)
+	fast, err := a.Get(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := virtualwebauthn.ParseAssertionOptions(string(options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := a.complete(virtualwebauthn.CreateAssertionResponse(a.RP, a.vw(cred.UserHandle), cred.Credential, *opts), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f, l map[string]any
+	if err := json.Unmarshal(fast, &f); err != nil {
+		t.Fatalf("%s: %v", fast, err)
+	}
+	if err := json.Unmarshal(lib, &l); err != nil {
+		t.Fatal(err)
+	}
+	fr, lr := f["response"].(map[string]any), l["response"].(map[string]any)
+	sig := fr["signature"].(string)
+	delete(fr, "signature")
+	delete(lr, "signature")
+	if !reflect.DeepEqual(f, l) {
+		t.Errorf("assertion\n%s\nwant (but the signature)\n%s", fast, lib)
+	}
+	b64 := base64.RawURLEncoding
+	authData, _ := b64.DecodeString(fr["authenticatorData"].(string))
+	clientData, _ := b64.DecodeString(fr["clientDataJSON"].(string))
+	rawSig, _ := b64.DecodeString(sig)
+	h := sha256.Sum256(clientData)
+	digest := sha256.Sum256(append(authData, h[:]...))
+	if !ecdsa.VerifyASN1(&cred.ecKey().PublicKey, digest[:], rawSig) {
+		t.Error("the signature does not verify")
+	}
+	again, err := a.Get(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct{ Response struct{ Signature string } }
+	if err := json.Unmarshal(again, &g); err != nil || g.Response.Signature == sig {
+		t.Errorf("second assertion %s: %v; want a new signature", again, err)
 	}
 }
