@@ -22,7 +22,8 @@ import (
 type client struct {
 	bases []string
 	next  atomic.Uint64
-	http  *http.Client
+	http  *http.Client // for https:// and /metrics
+	conns *conns       // for plain http://; nil if a base is https://
 }
 
 func newClient(bases []string, conns int, timeout time.Duration) *client {
@@ -36,7 +37,8 @@ func newClient(bases []string, conns int, timeout time.Duration) *client {
 	// Redirects are answers to look at (the OpenID Connect hand-over),
 	// never followed.
 	noFollow := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &client{bases: bases, http: &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: noFollow}}
+	return &client{bases: bases, http: &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: noFollow},
+		conns: newConns(bases, conns, timeout)}
 }
 
 // statusError is an answer other than the one expected.
@@ -90,20 +92,51 @@ func (c *client) call(ctx context.Context, method, path string, body any, want i
 	if err != nil {
 		return nil, err
 	}
-	return c.send(ctx, method, path, bytes.NewReader(b), want, out, append([]header{{"Content-Type", "application/json"}}, headers...)...)
+	return c.send(ctx, method, path, b, want, out, append([]header{{"Content-Type", "application/json"}}, headers...)...)
 }
 
 // form posts a form-encoded body (the OAuth protocol endpoints).
 func (c *client) form(ctx context.Context, path string, v url.Values, want int, out any, headers ...header) (http.Header, error) {
-	return c.send(ctx, "POST", path, strings.NewReader(v.Encode()), want, out,
+	return c.send(ctx, "POST", path, []byte(v.Encode()), want, out,
 		append([]header{{"Content-Type", "application/x-www-form-urlencoded"}}, headers...)...)
 }
 
-func (c *client) send(ctx context.Context, method, path string, r io.Reader, want int, out any, headers ...header) (http.Header, error) {
+func (c *client) send(ctx context.Context, method, path string, body []byte, want int, out any, headers ...header) (http.Header, error) {
 	base := c.bases[(c.next.Add(1)-1)%uint64(len(c.bases))]
-	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
+	var a answer
+	var err error
+	if c.conns != nil {
+		a, err = c.conns.exchange(ctx, base, method, path, body, headers)
+	} else {
+		a, err = c.roundTrip(ctx, base, method, path, body, headers)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if a.status != want {
+		var p struct {
+			Code string `json:"code"`
+		}
+		_ = json.Unmarshal(a.body, &p)
+		return nil, &statusError{status: a.status, code: p.Code}
+	}
+	if out != nil {
+		if err := json.Unmarshal(a.body, out); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return a.header, nil
+}
+
+// roundTrip is an exchange through net/http (https://).
+func (c *client) roundTrip(ctx context.Context, base, method, path string, body []byte, headers []header) (answer, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
+	if err != nil {
+		return answer{}, err
 	}
 	req.Header.Set("User-Agent", "sesame-load")
 	for _, h := range headers {
@@ -111,26 +144,14 @@ func (c *client) send(ctx context.Context, method, path string, r io.Reader, wan
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return nil, err
+		return answer{}, err
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		return nil, err
+		return answer{}, err
 	}
-	if res.StatusCode != want {
-		var p struct {
-			Code string `json:"code"`
-		}
-		_ = json.Unmarshal(raw, &p)
-		return nil, &statusError{status: res.StatusCode, code: p.Code}
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", method, path, err)
-		}
-	}
-	return res.Header, nil
+	return answer{status: res.StatusCode, header: res.Header, body: raw}, nil
 }
 
 // sessionCall sends a request that answers a session.
