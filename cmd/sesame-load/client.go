@@ -85,23 +85,56 @@ type header struct{ name, value string }
 // call sends one request and decodes a JSON answer into out (if not nil),
 // failing unless the status is want.
 func (c *client) call(ctx context.Context, method, path string, body any, want int, out any, headers ...header) (http.Header, error) {
-	if body == nil {
-		return c.send(ctx, method, path, nil, want, out, headers...)
-	}
-	b, err := json.Marshal(body)
+	a, err := c.callRaw(ctx, method, path, body, want, headers...)
 	if err != nil {
 		return nil, err
 	}
-	return c.send(ctx, method, path, b, want, out, append([]header{{"Content-Type", "application/json"}}, headers...)...)
+	return a.header, a.decode(method, path, out)
+}
+
+// rawJSON is a request body already encoded.
+type rawJSON []byte
+
+// callRaw sends one request with body as JSON (unless nil) and returns the
+// answer, failing unless the status is want.
+func (c *client) callRaw(ctx context.Context, method, path string, body any, want int, headers ...header) (answer, error) {
+	if body == nil {
+		return c.send(ctx, method, path, nil, want, headers...)
+	}
+	b, ok := body.(rawJSON)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return answer{}, err
+		}
+	}
+	return c.send(ctx, method, path, b, want, append([]header{{"Content-Type", "application/json"}}, headers...)...)
 }
 
 // form posts a form-encoded body (the OAuth protocol endpoints).
 func (c *client) form(ctx context.Context, path string, v url.Values, want int, out any, headers ...header) (http.Header, error) {
-	return c.send(ctx, "POST", path, []byte(v.Encode()), want, out,
+	a, err := c.send(ctx, "POST", path, []byte(v.Encode()), want,
 		append([]header{{"Content-Type", "application/x-www-form-urlencoded"}}, headers...)...)
+	if err != nil {
+		return nil, err
+	}
+	return a.header, a.decode("POST", path, out)
 }
 
-func (c *client) send(ctx context.Context, method, path string, body []byte, want int, out any, headers ...header) (http.Header, error) {
+// decode reads the JSON body into out, if not nil.
+func (a answer) decode(method, path string, out any) error {
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(a.body, out); err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// send sends one request and returns the answer, failing unless the status
+// is want.
+func (c *client) send(ctx context.Context, method, path string, body []byte, want int, headers ...header) (answer, error) {
 	base := c.bases[(c.next.Add(1)-1)%uint64(len(c.bases))]
 	var a answer
 	var err error
@@ -111,21 +144,16 @@ func (c *client) send(ctx context.Context, method, path string, body []byte, wan
 		a, err = c.roundTrip(ctx, base, method, path, body, headers)
 	}
 	if err != nil {
-		return nil, err
+		return a, err
 	}
 	if a.status != want {
 		var p struct {
 			Code string `json:"code"`
 		}
 		_ = json.Unmarshal(a.body, &p)
-		return nil, &statusError{status: a.status, code: p.Code}
+		return a, &statusError{status: a.status, code: p.Code}
 	}
-	if out != nil {
-		if err := json.Unmarshal(a.body, out); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", method, path, err)
-		}
-	}
-	return a.header, nil
+	return a, nil
 }
 
 // roundTrip is an exchange through net/http (https://).
@@ -156,26 +184,48 @@ func (c *client) roundTrip(ctx context.Context, base, method, path string, body 
 
 // sessionCall sends a request that answers a session.
 func (c *client) sessionCall(ctx context.Context, path string, body any, headers ...header) (session, error) {
-	var out struct {
-		AccessToken string `json:"access_token"`
-		User        struct {
-			ID string `json:"id"`
-		} `json:"user"`
-	}
-	h, err := c.call(ctx, "POST", path, body, http.StatusOK, &out, headers...)
+	a, err := c.callRaw(ctx, "POST", path, body, http.StatusOK, headers...)
 	if err != nil {
 		return session{}, err
 	}
-	s := session{access: out.AccessToken, userID: out.User.ID, issuedAt: time.Now()}
-	for _, ck := range (&http.Response{Header: h}).Cookies() {
-		if ck.Name == "sesame_refresh" {
-			s.refresh = ck.Value
+	s := session{issuedAt: time.Now()}
+	if v, ok := stringFields(a.body, "access_token", "user.id"); ok {
+		s.access, s.userID = v[0], v[1]
+	} else {
+		var out struct {
+			AccessToken string `json:"access_token"`
+			User        struct {
+				ID string `json:"id"`
+			} `json:"user"`
 		}
+		if err := a.decode("POST", path, &out); err != nil {
+			return session{}, err
+		}
+		s.access, s.userID = out.AccessToken, out.User.ID
 	}
+	s.refresh = cookie(a.header, "sesame_refresh")
 	if s.access == "" || s.refresh == "" {
 		return s, errors.New("incomplete session answer")
 	}
 	return s, nil
+}
+
+// cookie is the value of the last cookie named name that h sets; "" if
+// none.
+func cookie(h http.Header, name string) string {
+	value := ""
+	for _, line := range h["Set-Cookie"] {
+		pair, _, _ := strings.Cut(line, ";")
+		k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if ok && k == name {
+			v = strings.TrimSpace(v)
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			value = v
+		}
+	}
+	return value
 }
 
 func bearer(token string) header { return header{"Authorization", "Bearer " + token} }
@@ -188,8 +238,16 @@ type ceremony struct {
 	PublicKey json.RawMessage `json:"publicKey"`
 }
 
-func finishBody(id string, credential []byte) map[string]any {
-	return map[string]any{"ceremony_id": id, "credential": json.RawMessage(credential)}
+// finishBody is {"ceremony_id": id, "credential": credential}, credential
+// being the authenticator's JSON.
+func finishBody(id string, credential []byte) rawJSON {
+	q, _ := json.Marshal(id) // a string always marshals
+	b := make([]byte, 0, len(`{"ceremony_id":,"credential":}`)+len(q)+len(credential))
+	b = append(b, `{"ceremony_id":`...)
+	b = append(b, q...)
+	b = append(b, `,"credential":`...)
+	b = append(b, credential...)
+	return append(b, '}')
 }
 
 // publicURL asks the first instance for the public URL (the issuer), which

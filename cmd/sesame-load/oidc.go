@@ -59,12 +59,7 @@ func (u *vu) oidcLogin(ctx context.Context) error {
 		return err
 	}
 	id, ok := strings.CutPrefix(h.Get("Location"), "/signin?request=")
-	var binder string
-	for _, ck := range (&http.Response{Header: h}).Cookies() {
-		if ck.Name == "sesame_request" {
-			binder = ck.Value
-		}
-	}
+	binder := cookie(h, "sesame_request")
 	if !ok || binder == "" {
 		return fmt.Errorf("authorize: no hand-over (Location %q)", h.Get("Location"))
 	}

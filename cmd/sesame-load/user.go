@@ -164,7 +164,7 @@ func (u *vu) emailSignIn(ctx context.Context, email string) (session, error) {
 func (u *vu) register(ctx context.Context, a *account) error {
 	a.auth = virtualauthn.New(u.origin)
 	var c ceremony
-	if _, err := u.c.call(ctx, "POST", "/api/webauthn/register/begin", map[string]any{}, http.StatusOK, &c, bearer(u.cur.access)); err != nil {
+	if _, err := u.c.call(ctx, "POST", "/api/webauthn/register/begin", rawJSON("{}"), http.StatusOK, &c, bearer(u.cur.access)); err != nil {
 		return err
 	}
 	cred, err := a.auth.Create(c.PublicKey)
@@ -183,15 +183,24 @@ func (u *vu) passkeySignIn(ctx context.Context) (*account, session, error) {
 	if a.auth == nil {
 		return a, session{}, errors.New("account has no passkey")
 	}
-	var c ceremony
-	if _, err := u.c.call(ctx, "POST", "/api/webauthn/login/begin", map[string]any{}, http.StatusOK, &c); err != nil {
-		return a, session{}, err
-	}
-	assertion, err := a.auth.Get(c.PublicKey)
+	// The authenticator reads the options inside the begin answer.
+	begin, err := u.c.callRaw(ctx, "POST", "/api/webauthn/login/begin", rawJSON("{}"), http.StatusOK)
 	if err != nil {
 		return a, session{}, err
 	}
-	s, err := u.c.sessionCall(ctx, "/api/webauthn/login/finish", finishBody(c.ID, assertion))
+	id, ok := stringFields(begin.body, "ceremony_id")
+	if !ok {
+		var c ceremony
+		if err := begin.decode("POST", "/api/webauthn/login/begin", &c); err != nil {
+			return a, session{}, err
+		}
+		id = []string{c.ID}
+	}
+	assertion, err := a.auth.Get(begin.body)
+	if err != nil {
+		return a, session{}, err
+	}
+	s, err := u.c.sessionCall(ctx, "/api/webauthn/login/finish", finishBody(id[0], assertion))
 	return a, s, err
 }
 
