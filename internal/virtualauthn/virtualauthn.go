@@ -175,6 +175,21 @@ func (a *Authenticator) Get(options []byte) ([]byte, error) {
 	return a.get(opts, cred)
 }
 
+// GetDiscoverable answers a discoverable request (options without
+// allowCredentials) for challenge, the decoded challenge, as Get would:
+// with the newest credential it holds. It saves reading the options' JSON
+// for a caller that has the challenge.
+func (a *Authenticator) GetDiscoverable(challenge []byte) ([]byte, error) {
+	n := len(a.Credentials)
+	if n == 0 {
+		return nil, ErrNoCredential
+	}
+	if len(challenge) == 0 {
+		return nil, errors.New("virtualauthn: request options: no challenge")
+	}
+	return a.get(&virtualwebauthn.AssertionOptions{Challenge: challenge}, a.Credentials[n-1])
+}
+
 // GetWith answers request options with the given credential, whether or
 // not the options allow it.
 func (a *Authenticator) GetWith(options []byte, cred *Credential) ([]byte, error) {

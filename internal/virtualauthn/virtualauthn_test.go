@@ -116,12 +116,14 @@ func TestAssertMatchesLibrary(t *testing.T) {
 	if !ecdsa.VerifyASN1(&cred.ecKey().PublicKey, digest[:], rawSig) {
 		t.Error("the signature does not verify")
 	}
-	again, err := a.Get(options)
+	again, err := a.GetDiscoverable([]byte("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var g struct{ Response struct{ Signature string } }
-	if err := json.Unmarshal(again, &g); err != nil || g.Response.Signature == sig {
-		t.Errorf("second assertion %s: %v; want a new signature", again, err)
+	var g struct {
+		Response struct{ ClientDataJSON, Signature string }
+	}
+	if err := json.Unmarshal(again, &g); err != nil || g.Response.Signature == sig || g.Response.ClientDataJSON != fr["clientDataJSON"] {
+		t.Errorf("GetDiscoverable: %s, %v; want the same client data (challenge) and a new signature", again, err)
 	}
 }
