@@ -1,12 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,31 +13,64 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
+
+	"github.com/sesame-auth/sesame/internal/virtualauthn"
 )
 
 // client speaks Sesame's HTTP API to one or several instances, sending
 // each request to the next base URL in turn, so that a ceremony begun on
-// one instance is finished on another. Safe for concurrent use.
+// one instance is finished on another. Exchanges go through fasthttp,
+// which runs each on the caller's goroutine over a kept-alive connection
+// and parses no header into a map (net/http's client cost the tool more
+// CPU than the exchange itself); net/http stays for /metrics. Safe for
+// concurrent use.
 type client struct {
-	bases []string
-	next  atomic.Uint64
-	http  *http.Client // for https:// and /metrics
-	conns *conns       // for plain http://; nil if a base is https://
+	bases   []string
+	next    atomic.Uint64
+	hosts   map[string]target // by base URL; read-only
+	timeout time.Duration
+	json    fastjson.ParserPool
+	http    *http.Client // for /metrics
 }
 
-func newClient(bases []string, conns int, timeout time.Duration) *client {
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        conns * len(bases),
-		MaxIdleConnsPerHost: conns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
+// target is where a base URL's requests go, and their Host header.
+type target struct {
+	hc   *fasthttp.HostClient
+	host string
+}
+
+// newClient returns the client of bases, with up to conns connections to
+// each.
+func newClient(bases []string, conns int, timeout time.Duration) (*client, error) {
+	c := &client{bases: bases, hosts: map[string]target{}, timeout: timeout,
+		http: &http.Client{Timeout: timeout, Transport: &http.Transport{DisableCompression: true}}}
+	for _, b := range bases {
+		u, err := url.Parse(b)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return nil, fmt.Errorf("-url: %q is not an http:// or https:// base URL", b)
+		}
+		addr := u.Host
+		if u.Port() == "" {
+			addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+		}
+		c.hosts[b] = target{host: u.Host, hc: &fasthttp.HostClient{
+			Addr:                   addr,
+			IsTLS:                  u.Scheme == "https",
+			Name:                   "sesame-load",
+			MaxConns:               conns,
+			MaxConnWaitTimeout:     timeout,
+			MaxIdleConnDuration:    90 * time.Second,
+			ReadTimeout:            timeout,
+			WriteTimeout:           timeout,
+			ReadBufferSize:         8 << 10,
+			DisablePathNormalizing: true,
+		}}
 	}
-	// Redirects are answers to look at (the OpenID Connect hand-over),
-	// never followed.
-	noFollow := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &client{bases: bases, http: &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: noFollow},
-		conns: newConns(bases, conns, timeout)}
+	return c, nil
 }
 
 // statusError is an answer other than the one expected.
@@ -60,7 +92,8 @@ func errorKey(err error) string {
 	switch {
 	case errors.As(err, &se):
 		return se.Error()
-	case errors.Is(err, context.DeadlineExceeded), strings.Contains(err.Error(), "Timeout exceeded"):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, fasthttp.ErrTimeout),
+		errors.Is(err, fasthttp.ErrDialTimeout), strings.Contains(err.Error(), "Timeout exceeded"):
 		return "timeout"
 	case errors.Is(err, errNoMail):
 		return "no mail"
@@ -81,6 +114,13 @@ type session struct {
 }
 
 type header struct{ name, value string }
+
+// answer is what the tool keeps of a response.
+type answer struct {
+	status int
+	header http.Header // Set-Cookie and Location only
+	body   []byte
+}
 
 // call sends one request and decodes a JSON answer into out (if not nil),
 // failing unless the status is want.
@@ -133,18 +173,12 @@ func (a answer) decode(method, path string, out any) error {
 }
 
 // send sends one request and returns the answer, failing unless the status
-// is want.
+// is want. The request fails after the timeout, or when ctx ends.
 func (c *client) send(ctx context.Context, method, path string, body []byte, want int, headers ...header) (answer, error) {
 	base := c.bases[(c.next.Add(1)-1)%uint64(len(c.bases))]
-	var a answer
-	var err error
-	if c.conns != nil {
-		a, err = c.conns.exchange(ctx, base, method, path, body, headers)
-	} else {
-		a, err = c.roundTrip(ctx, base, method, path, body, headers)
-	}
+	a, err := c.exchange(ctx, base, method, path, body, headers)
 	if err != nil {
-		return a, err
+		return a, &url.Error{Op: method, URL: base + path, Err: err}
 	}
 	if a.status != want {
 		var p struct {
@@ -156,30 +190,80 @@ func (c *client) send(ctx context.Context, method, path string, body []byte, wan
 	return a, nil
 }
 
-// roundTrip is an exchange through net/http (https://).
-func (c *client) roundTrip(ctx context.Context, base, method, path string, body []byte, headers []header) (answer, error) {
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
+// exchange is one request to base and its answer; redirects are answers
+// to look at (the OpenID Connect hand-over), never followed.
+func (c *client) exchange(ctx context.Context, base, method, path string, body []byte, headers []header) (answer, error) {
+	// fasthttp takes no context: the request ends by the context's
+	// deadline, if sooner than the timeout, and then fails as the context
+	// does (whose timer may not have fired yet).
+	timeout, bounded := c.timeout, false
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		timeout, bounded = time.Until(d), true
 	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
-	if err != nil {
-		return answer{}, err
+	if ctx.Err() != nil || (bounded && timeout <= 0) {
+		<-ctx.Done()
+		return answer{}, ctx.Err()
 	}
-	req.Header.Set("User-Agent", "sesame-load")
+	req, res := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(res)
+	t := c.hosts[base]
+	req.Header.SetMethod(method)
+	req.Header.SetHost(t.host)
+	req.Header.SetNoDefaultContentType(true)
+	req.SetRequestURI(path)
+	if t.hc.IsTLS {
+		req.URI().SetScheme("https")
+	}
 	for _, h := range headers {
 		req.Header.Set(h.name, h.value)
 	}
-	res, err := c.http.Do(req)
-	if err != nil {
+	if body != nil {
+		req.SetBodyRaw(body)
+	}
+	if err := t.hc.DoTimeout(req, res, timeout); err != nil {
+		if bounded && errors.Is(err, fasthttp.ErrTimeout) {
+			<-ctx.Done()
+		}
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		return answer{}, err
 	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return answer{}, err
+	a := answer{status: res.StatusCode(), body: append([]byte(nil), res.Body()...)}
+	res.Header.VisitAllCookie(func(_, line []byte) {
+		if a.header == nil {
+			a.header = http.Header{}
+		}
+		a.header.Add("Set-Cookie", string(line))
+	})
+	if loc := res.Header.Peek("Location"); len(loc) > 0 {
+		if a.header == nil {
+			a.header = http.Header{}
+		}
+		a.header.Set("Location", string(loc))
 	}
-	return answer{status: res.StatusCode, header: res.Header, body: raw}, nil
+	return a, nil
+}
+
+// stringFields returns the strings at paths (member names, from the top)
+// of the JSON object b; ok is false unless each is there and a string.
+func (c *client) stringFields(b []byte, paths ...[]string) (values []string, ok bool) {
+	p := c.json.Get()
+	defer c.json.Put(p)
+	v, err := p.ParseBytes(b)
+	if err != nil || v.Type() != fastjson.TypeObject {
+		return nil, false
+	}
+	values = make([]string, len(paths))
+	for i, path := range paths {
+		s := v.Get(path...)
+		if s == nil || s.Type() != fastjson.TypeString {
+			return nil, false
+		}
+		values[i] = string(s.GetStringBytes())
+	}
+	return values, true
 }
 
 // sessionCall sends a request that answers a session.
@@ -189,20 +273,11 @@ func (c *client) sessionCall(ctx context.Context, path string, body any, headers
 		return session{}, err
 	}
 	s := session{issuedAt: time.Now()}
-	if v, ok := stringFields(a.body, "access_token", "user.id"); ok {
-		s.access, s.userID = v[0], v[1]
-	} else {
-		var out struct {
-			AccessToken string `json:"access_token"`
-			User        struct {
-				ID string `json:"id"`
-			} `json:"user"`
-		}
-		if err := a.decode("POST", path, &out); err != nil {
-			return session{}, err
-		}
-		s.access, s.userID = out.AccessToken, out.User.ID
+	v, ok := c.stringFields(a.body, []string{"access_token"}, []string{"user", "id"})
+	if !ok {
+		return session{}, fmt.Errorf("POST %s: not a session answer", path)
 	}
+	s.access, s.userID = v[0], v[1]
 	s.refresh = cookie(a.header, "sesame_refresh")
 	if s.access == "" || s.refresh == "" {
 		return s, errors.New("incomplete session answer")
@@ -231,6 +306,37 @@ func cookie(h http.Header, name string) string {
 func bearer(token string) header { return header{"Authorization", "Bearer " + token} }
 
 func refreshCookie(value string) header { return header{"Cookie", "sesame_refresh=" + value} }
+
+// assert answers the login/begin answer b with auth: the ceremony id and
+// the assertion. A discoverable request (no allowCredentials, as Sesame
+// sends) needs only the challenge from the options.
+func (c *client) assert(auth *virtualauthn.Authenticator, b []byte) (id string, assertion []byte, err error) {
+	p := c.json.Get()
+	defer c.json.Put(p)
+	v, err := p.ParseBytes(b)
+	if err != nil {
+		return "", nil, err
+	}
+	pk := v.Get("publicKey")
+	if id = string(v.GetStringBytes("ceremony_id")); id == "" || pk == nil {
+		return "", nil, errors.New("no ceremony_id or publicKey")
+	}
+	if pk.Exists("allowCredentials") {
+		assertion, err = auth.Get(pk.MarshalTo(nil))
+		return id, assertion, err
+	}
+	ch := pk.GetStringBytes("challenge")
+	if len(ch) == 0 {
+		return "", nil, errors.New("no challenge")
+	}
+	challenge := make([]byte, base64.RawURLEncoding.DecodedLen(len(ch)))
+	n, err := base64.RawURLEncoding.Decode(challenge, ch)
+	if err != nil {
+		return "", nil, fmt.Errorf("challenge: %w", err)
+	}
+	assertion, err = auth.GetDiscoverable(challenge[:n])
+	return id, assertion, err
+}
 
 // ceremony is a WebAuthn begin answer.
 type ceremony struct {

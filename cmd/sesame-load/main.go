@@ -141,7 +141,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 // run signs the users up, runs the mix for cfg.Duration, prints the
 // results to out and returns them.
 func run(ctx context.Context, cfg config, codes codes, out io.Writer) ([]Result, error) {
-	c := newClient(cfg.URLs, cfg.Users+8, cfg.Timeout)
+	c, err := newClient(cfg.URLs, cfg.Users+8, cfg.Timeout)
+	if err != nil {
+		return nil, err
+	}
 	origin, err := c.publicURL(ctx)
 	if err != nil {
 		return nil, err

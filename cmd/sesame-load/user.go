@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -185,33 +183,13 @@ func (u *vu) passkeySignIn(ctx context.Context) (*account, session, error) {
 	if a.auth == nil {
 		return a, session{}, errors.New("account has no passkey")
 	}
-	// A discoverable request (no allowCredentials, as Sesame sends) needs
-	// only the challenge from the options.
 	begin, err := u.c.callRaw(ctx, "POST", "/api/webauthn/login/begin", rawJSON("{}"), http.StatusOK)
 	if err != nil {
 		return a, session{}, err
 	}
-	var id string
-	var assertion []byte
-	if v, ok := stringFields(begin.body, "ceremony_id", "publicKey.challenge"); ok && !bytes.Contains(begin.body, []byte(`"allowCredentials"`)) {
-		challenge, err := base64.RawURLEncoding.DecodeString(v[1])
-		if err != nil {
-			return a, session{}, fmt.Errorf("login/begin: challenge: %w", err)
-		}
-		id = v[0]
-		assertion, err = a.auth.GetDiscoverable(challenge)
-		if err != nil {
-			return a, session{}, err
-		}
-	} else {
-		var c ceremony
-		if err := begin.decode("POST", "/api/webauthn/login/begin", &c); err != nil {
-			return a, session{}, err
-		}
-		id = c.ID
-		if assertion, err = a.auth.Get(c.PublicKey); err != nil {
-			return a, session{}, err
-		}
+	id, assertion, err := u.c.assert(a.auth, begin.body)
+	if err != nil {
+		return a, session{}, fmt.Errorf("login/begin: %w", err)
 	}
 	s, err := u.c.sessionCall(ctx, "/api/webauthn/login/finish", finishBody(id, assertion))
 	return a, s, err
