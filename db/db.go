@@ -123,8 +123,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	commits := newGroupCommit(write)
 	db := &DB{dialect: SQLite, write: write, read: read, rebind: func(q string) string { return q },
-		commits: newGroupCommit(write), checkpoints: newCheckpointer(cp)}
+		commits: commits, checkpoints: newCheckpointer(cp, &commits.checkpointDue)}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -221,8 +222,19 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 }
 
 // exec runs a writing statement.
+// On SQLite it joins the group commit, like a transaction of one
+// statement: it waits for the writer no longer than ctx allows, and
+// shares a commit with the transactions queued beside it.
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := db.write.ExecContext(db.stmtContext(ctx), db.rebind(query), args...)
+	if db.commits != nil {
+		var res sql.Result
+		err := db.commits.tx(ctx, func(t *txn) (err error) {
+			res, err = t.exec(ctx, query, args...)
+			return err
+		})
+		return res, db.wrap(err)
+	}
+	res, err := db.write.ExecContext(ctx, db.rebind(query), args...)
 	return res, db.wrap(err)
 }
 
@@ -231,9 +243,12 @@ func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	return db.read.QueryRowContext(db.stmtContext(ctx), db.rebind(query), args...)
 }
 
-// writeRow runs a writing statement with RETURNING on the write pool.
+// writeRow runs a writing statement with RETURNING on the write pool, in
+// a commit of its own, between two group commits. Its context keeps its
+// deadline: outside a shared transaction, an interrupted statement rolls
+// back only itself.
 func (db *DB) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.write.QueryRowContext(db.stmtContext(ctx), db.rebind(query), args...)
+	return db.write.QueryRowContext(ctx, db.rebind(query), args...)
 }
 
 // query runs a reading query on the read pool.
@@ -242,13 +257,17 @@ func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	return rows, db.wrap(err)
 }
 
-// stmtContext is the context a statement runs under. On SQLite it drops
-// the request's deadline: a local statement takes microseconds, and a
-// cancellable context costs two goroutines per statement (database/sql's
-// and the driver's watchers), a tenth of a sign-in's CPU. The deadline
-// is for PostgreSQL, whose server can stop answering.
+// stmtContext is the context a read runs under. On SQLite it drops the
+// request's deadline once the request is still within it: a local
+// statement takes microseconds, and a cancellable context costs two
+// goroutines per statement (database/sql's and the driver's watchers), a
+// tenth of a sign-in's CPU. A request past its deadline keeps it, so its
+// next statement fails at once. The wait for one of the read pool's
+// connections is then unbounded, but bounded in fact by the reads ahead
+// of it, each microseconds long. On PostgreSQL, whose server can stop
+// answering, the deadline stays.
 func (db *DB) stmtContext(ctx context.Context) context.Context {
-	if db.dialect == SQLite {
+	if db.dialect == SQLite && ctx.Err() == nil {
 		return context.WithoutCancel(ctx)
 	}
 	return ctx

@@ -31,6 +31,9 @@ type groupCommit struct {
 	closing sync.Once
 	// queued, transactions and commits are for tests and metrics.
 	queued, transactions, commits atomic.Int64
+	// checkpointDue asks the writer to finish a checkpoint before its
+	// next batch (see checkpointer).
+	checkpointDue atomic.Bool
 }
 
 // maxBatch bounds the callers of one transaction, so that a burst cannot
@@ -119,6 +122,16 @@ func (g *groupCommit) run() {
 				batch = append(batch, r)
 			default:
 				break more
+			}
+		}
+		if g.checkpointDue.Swap(false) {
+			// The writer connection is free between batches, and no
+			// other writer runs: this checkpoint copies every frame,
+			// unless the checkpointer's own is running (it then answers
+			// busy) or a reader still reads an old snapshot. Then the
+			// next batch tries again.
+			if all, _, _ := checkpoint(g.db); !all {
+				g.checkpointDue.Store(true)
 			}
 		}
 		g.commit(batch)

@@ -27,7 +27,10 @@ type Tx struct {
 }
 
 // SignInTx runs fn in one short write transaction and commits it if fn
-// returns nil; any error rolls every write of fn back.
+// returns nil; any error rolls every write of fn back. On SQLite fn runs
+// on the group commit's writer, between other callers' transactions: it
+// must only run statements on tx — never wait on anything else, nor call
+// the DB, which would wait for the writer it holds.
 func (db *DB) SignInTx(ctx context.Context, fn func(*Tx) error) error {
 	return db.tx(ctx, func(t *txn) error { return fn(&Tx{t: t, db: db}) })
 }
