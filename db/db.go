@@ -100,7 +100,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// _stmt_cache_size=64: keep each connection's prepared statements;
 	//   preparing them again was a fifth of a sign-in's server CPU
 	//   (docs/performance.md).
-	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_stmt_cache_size=64"
+	// The path is a URI's: escaped, or a '#' or '?' in it (a directory
+	// named after a subtest, "x#01") would end it there.
+	dsn := "file:" + uriPath.Replace(path) + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_stmt_cache_size=64"
 	write, err := sql.Open(sqliteWriter, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -155,6 +157,9 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	}
 	return db, nil
 }
+
+// uriPath escapes what ends or changes the path of a file: URI.
+var uriPath = strings.NewReplacer("%", "%25", "#", "%23", "?", "%3f")
 
 // ConnectTimeout bounds a new PostgreSQL connection unless the URL sets
 // connect_timeout.

@@ -217,28 +217,42 @@ func (db *DB) UserSessions(ctx context.Context, userID string, now, idleSince ti
 // needs of the sessions the account has, in one statement on a reader,
 // off the single writer: two probes of the (user_id, user_agent) index
 // for the new-device notice (sessions ended by the cap or by the user
-// count until the sweeper removes them), and a probe of the partial index
-// of live sessions (covering: at most keep entries, no row) for the
-// keep-th newest live session, which with the new one added is the first
-// beyond the cap of keep. When there is one, EndBefore is just after its
-// creation: it and every older live session end.
+// count until the sweeper removes them), and two of the partial index of
+// live sessions (covering: at most keep entries each, no row). With the
+// new session added, the cap of keep (at least 1) keeps the newest keep-1
+// live ones: the second probe finds the oldest of those, the third
+// whether any is older. If one is, EndBefore is the oldest kept's
+// creation: the live sessions created before it end. Sessions made in
+// that same millisecond are spared, so the cap may be passed by a few for
+// a moment. With keep 1 every live session but the new one ends.
 func (db *DB) PriorSessions(ctx context.Context, userID, userAgent string, keep int) (sesame.PriorSessions, error) {
+	keep = max(keep, 1)
 	var p sesame.PriorSessions
-	var beyond sql.NullInt64
+	var oldestKept sql.NullInt64
+	var beyond bool
 	err := db.queryRow(ctx, `SELECT
 		EXISTS (SELECT 1 FROM sessions WHERE user_id = ?),
 		EXISTS (SELECT 1 FROM sessions WHERE user_id = ? AND user_agent = ?),
 		(SELECT created_at FROM sessions WHERE user_id = ? AND revoked_at IS NULL
+			ORDER BY created_at DESC LIMIT 1 OFFSET ?),
+		EXISTS (SELECT 1 FROM sessions WHERE user_id = ? AND revoked_at IS NULL
 			ORDER BY created_at DESC LIMIT 1 OFFSET ?)`,
-		userID, userID, userAgent, userID, max(keep, 1)-1).Scan(&p.Any, &p.FromAgent, &beyond)
+		userID, userID, userAgent, userID, max(keep-2, 0), userID, keep-1).Scan(&p.Any, &p.FromAgent, &oldestKept, &beyond)
 	if err != nil {
 		return p, fmt.Errorf("prior sessions: %w", db.wrap(err))
 	}
-	if beyond.Valid {
-		p.EndBefore = time.UnixMilli(beyond.Int64 + 1)
+	switch {
+	case !beyond:
+	case keep == 1:
+		p.EndBefore = endOfTime
+	case oldestKept.Valid:
+		p.EndBefore = time.UnixMilli(oldestKept.Int64)
 	}
 	return p, nil
 }
+
+// endOfTime is after every session's creation.
+var endOfTime = time.UnixMilli(1<<53 - 1)
 
 // RevokeOtherSessions ends every live session of userID but keepID.
 func (db *DB) RevokeOtherSessions(ctx context.Context, userID, keepID string, now time.Time) (int, error) {

@@ -56,15 +56,15 @@ func (tx *Tx) ConsumeCeremony(ctx context.Context, id string, now time.Time) err
 }
 
 // EndSessionsBefore ends the live sessions of userID created before
-// before, and returns how many it ended: the cap on live sessions per
-// user, where DB.PriorSessions found it (a range of the partial index of
-// live sessions). A sign-in of the same user that commits between that
-// read and this write is not counted, so the cap may be passed by a few
-// for a moment, until the next sign-in; the session being signed in, the
-// newest, never ends.
-func (tx *Tx) EndSessionsBefore(ctx context.Context, userID string, before, now time.Time) (int, error) {
+// before, but newID, the session being signed in, and returns how many it
+// ended: the cap on live sessions per user, where DB.PriorSessions found
+// it (a range of the partial index of live sessions). A sign-in of the
+// same user that commits between that read and this write is not
+// counted, so the cap may be passed by a few for a moment, until the next
+// sign-in.
+func (tx *Tx) EndSessionsBefore(ctx context.Context, userID, newID string, before, now time.Time) (int, error) {
 	res, err := tx.exec(ctx, `UPDATE sessions SET revoked_at = ?
-		WHERE user_id = ? AND revoked_at IS NULL AND created_at < ?`, ms(now), userID, ms(before))
+		WHERE user_id = ? AND revoked_at IS NULL AND created_at < ? AND id <> ?`, ms(now), userID, ms(before), newID)
 	if err != nil {
 		return 0, fmt.Errorf("end sessions beyond the cap: %w", err)
 	}

@@ -106,8 +106,8 @@ type Tx interface {
 	UseMFAToken(ctx context.Context, jti, userID, reason string, now, expires time.Time) error
 	CreateSession(ctx context.Context, s sesame.Session, refreshHash []byte) error
 	// EndSessionsBefore ends userID's live sessions created before
-	// before, and says how many.
-	EndSessionsBefore(ctx context.Context, userID string, before, now time.Time) (int, error)
+	// before but newID, and says how many.
+	EndSessionsBefore(ctx context.Context, userID, newID string, before, now time.Time) (int, error)
 	InsertAuditEvent(ctx context.Context, e sesame.AuditEvent) error
 }
 
@@ -242,7 +242,7 @@ func (s *Service) Complete(ctx context.Context, p Proof) (Result, error) {
 			return err
 		}
 		if !prior.EndBefore.IsZero() {
-			if _, err := tx.EndSessionsBefore(ctx, p.User.ID, prior.EndBefore, now); err != nil {
+			if _, err := tx.EndSessionsBefore(ctx, p.User.ID, sess.ID, prior.EndBefore, now); err != nil {
 				return err
 			}
 		}

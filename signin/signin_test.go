@@ -265,6 +265,50 @@ func TestNewDeviceNotice(t *testing.T) {
 	}
 }
 
+// TestSessionCapSameMillisecond: sign-ins at one instant. With a cap of
+// one, each ends every other live session but never the one it made;
+// with a larger cap, sessions of the same millisecond as the oldest kept
+// are spared (the cap is passed for a moment) and none kept is ended.
+func TestSessionCapSameMillisecond(t *testing.T) {
+	for _, tc := range []struct{ keep, signIns, wantLive int }{
+		{keep: 1, signIns: 3, wantLive: 1},
+		{keep: 2, signIns: 4, wantLive: 4},
+	} {
+		dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+			f := newFixtureMax(t, d, tc.keep)
+			ctx := context.Background()
+			proof := signin.Proof{User: f.user, Method: signin.MethodEmailCode, AMR: []string{"otp"}}
+			var last string
+			for range tc.signIns {
+				res, err := f.svc.Complete(ctx, proof)
+				if err != nil {
+					t.Fatal(err)
+				}
+				last = res.Session.ID
+			}
+			live, err := d.UserSessions(ctx, f.user.ID, f.clock.Now(), f.clock.Now().Add(-time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(live) != tc.wantLive || !slices.ContainsFunc(live, func(s sesame.Session) bool { return s.ID == last }) {
+				t.Errorf("cap %d, %d sign-ins in one millisecond: %d live sessions, newest among them: %v; want %d and true",
+					tc.keep, tc.signIns, len(live), slices.ContainsFunc(live, func(s sesame.Session) bool { return s.ID == last }), tc.wantLive)
+			}
+			// Once the sessions kept are newer than that millisecond, the
+			// cap ends every session of it.
+			for range tc.keep {
+				f.clock.Advance(time.Second)
+				if _, err := f.svc.Complete(ctx, proof); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if live, _ := d.UserSessions(ctx, f.user.ID, f.clock.Now(), f.clock.Now().Add(-time.Hour)); len(live) != tc.keep {
+				t.Errorf("cap %d, %d sign-ins a second apart later: %d live sessions; want %d", tc.keep, tc.keep, len(live), tc.keep)
+			}
+		})
+	}
+}
+
 // TestSessionCap: an account keeps at most MaxSessions live sessions; a
 // sign-in beyond them ends the oldest, in the same transaction. The
 // new-device check still knows the devices whose sessions the cap ended.
