@@ -1,9 +1,12 @@
 package db
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,10 +65,13 @@ func (db *DB) CredentialByID(ctx context.Context, id []byte) (sesame.Credential,
 	return c, nil
 }
 
-// CredentialsByUser returns the user's credentials, oldest first.
+// CredentialsByUser returns the user's credentials, oldest first. The
+// index gives them in that order; ties (one millisecond) are ordered here,
+// by id: on SQLite an ORDER BY the index cannot answer whole sets up a
+// sorter, which took twice as long as the rest of the query.
 func (db *DB) CredentialsByUser(ctx context.Context, userID string) ([]sesame.Credential, error) {
 	rows, err := db.query(ctx, `SELECT `+credentialColumns+` FROM webauthn_credentials
-		WHERE user_id = ? ORDER BY created_at, id`, userID)
+		WHERE user_id = ? ORDER BY created_at`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("credentials by user: %w", err)
 	}
@@ -81,6 +87,9 @@ func (db *DB) CredentialsByUser(ctx context.Context, userID string) ([]sesame.Cr
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("credentials by user: %w", db.wrap(err))
 	}
+	slices.SortStableFunc(out, func(a, b sesame.Credential) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), bytes.Compare(a.ID, b.ID))
+	})
 	return out, nil
 }
 
