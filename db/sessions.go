@@ -222,9 +222,8 @@ func (db *DB) UserSessions(ctx context.Context, userID string, now, idleSince ti
 	return out, db.wrap(rows.Err())
 }
 
-// PriorSessions reads, before a sign-in of userID from userAgent, what it
-// needs of the sessions the account has, in one statement on a reader,
-// off the single writer: two probes of the (user_id, user_agent) index
+// priorSessions reads, before a sign-in of userID from userAgent, what it
+// needs of the sessions the account has, in one statement: two probes of the (user_id, user_agent) index
 // for the new-device notice (sessions ended by the cap or by the user
 // count until the sweeper removes them), and two of the partial index of
 // live sessions (covering: at most keep entries each, no row). With the
@@ -234,12 +233,12 @@ func (db *DB) UserSessions(ctx context.Context, userID string, now, idleSince ti
 // creation: the live sessions created before it end. Sessions made in
 // that same millisecond are spared, so the cap may be passed by a few for
 // a moment. With keep 1 every live session but the new one ends.
-func (db *DB) PriorSessions(ctx context.Context, userID, userAgent string, keep int) (sesame.PriorSessions, error) {
+func priorSessions(ctx context.Context, t *txn, userID, userAgent string, keep int) (sesame.PriorSessions, error) {
 	keep = max(keep, 1)
 	var p sesame.PriorSessions
 	var oldestKept sql.NullInt64
 	var beyond bool
-	err := db.queryRow(ctx, `SELECT
+	err := t.queryRow(ctx, `SELECT
 		EXISTS (SELECT 1 FROM sessions WHERE user_id = ?),
 		EXISTS (SELECT 1 FROM sessions WHERE user_id = ? AND user_agent = ?),
 		(SELECT created_at FROM sessions WHERE user_id = ? AND revoked_at IS NULL
@@ -248,7 +247,7 @@ func (db *DB) PriorSessions(ctx context.Context, userID, userAgent string, keep 
 			ORDER BY created_at DESC LIMIT 1 OFFSET ?)`,
 		userID, userID, userAgent, userID, max(keep-2, 0), userID, keep-1).Scan(&p.Any, &p.FromAgent, &oldestKept, &beyond)
 	if err != nil {
-		return p, fmt.Errorf("prior sessions: %w", db.wrap(err))
+		return p, fmt.Errorf("prior sessions: %w", err)
 	}
 	switch {
 	case !beyond:

@@ -55,6 +55,15 @@ func (tx *Tx) ConsumeCeremony(ctx context.Context, id string, now time.Time) err
 	return nil
 }
 
+// PriorSessions reads what a sign-in needs of the account's sessions (see
+// priorSessions), inside the transaction: on SQLite from the writer's page
+// cache, which no other connection's commit empties — a reader reads the
+// pages again after every commit (~100 µs under load against ~28 µs).
+func (tx *Tx) PriorSessions(ctx context.Context, userID, userAgent string, keep int) (sesame.PriorSessions, error) {
+	p, err := priorSessions(ctx, tx.t, userID, userAgent, keep)
+	return p, tx.db.wrap(err)
+}
+
 // EndSessionsBefore ends the live sessions of userID created before
 // before, but newID, the session being signed in, and returns how many it
 // ended: the cap on live sessions per user, where DB.PriorSessions found

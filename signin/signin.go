@@ -105,6 +105,9 @@ type Tx interface {
 	ConsumeEmailFlow(ctx context.Context, id string, now time.Time) error
 	UseMFAToken(ctx context.Context, jti, userID, reason string, now, expires time.Time) error
 	CreateSession(ctx context.Context, s sesame.Session, refreshHash []byte) error
+	// PriorSessions reads what the sign-in needs of userID's sessions:
+	// whether userAgent is a new device, where the cap of keep falls.
+	PriorSessions(ctx context.Context, userID, userAgent string, keep int) (sesame.PriorSessions, error)
 	// EndSessionsBefore ends userID's live sessions created before
 	// before but newID, and says how many.
 	EndSessionsBefore(ctx context.Context, userID, newID string, before, now time.Time) (int, error)
@@ -220,13 +223,6 @@ func (s *Service) Complete(ctx context.Context, p Proof) (Result, error) {
 		s.Fail(ctx, p, sesame.ErrAccountDisabled)
 		return Result{}, sesame.ErrAccountDisabled
 	}
-	// Read before the transaction, on a reader: the single writer only
-	// writes.
-	prior, err := s.cfg.Sessions.Prior(ctx, p.User.ID, p.Client.UserAgent, s.cfg.MaxSessions)
-	if err != nil {
-		s.Fail(ctx, p, err)
-		return Result{}, fmt.Errorf("sign in: %w", err)
-	}
 	sess, refresh, refreshHash := s.cfg.Sessions.Mint(p.User.ID, p.AMR, p.Client)
 	var events []sesame.AuditEvent
 	if p.SignedUp {
@@ -234,8 +230,14 @@ func (s *Service) Complete(ctx context.Context, p Proof) (Result, error) {
 	}
 	events = append(events, s.cfg.Audit.Stamp(s.event(p, audit.SignIn, "success")))
 	now := s.cfg.Now()
-	err = s.cfg.Store.SignInTx(ctx, func(tx Tx) error {
+	var prior sesame.PriorSessions
+	err := s.cfg.Store.SignInTx(ctx, func(tx Tx) (err error) {
 		if err := p.RunSpends(ctx, tx, now); err != nil {
+			return err
+		}
+		// Read in the transaction, before the new session is there: on
+		// SQLite on the writer's warm page cache.
+		if prior, err = tx.PriorSessions(ctx, p.User.ID, sess.UserAgent, s.cfg.MaxSessions); err != nil {
 			return err
 		}
 		if err := tx.CreateSession(ctx, sess, refreshHash); err != nil {

@@ -23,7 +23,6 @@ type SessionStore interface {
 	RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int, error)
 	RevokeOtherSessions(ctx context.Context, userID, keepID string, now time.Time) (int, error)
 	UserSessions(ctx context.Context, userID string, now, idleSince time.Time) ([]sesame.Session, error)
-	PriorSessions(ctx context.Context, userID, userAgent string, keep int) (sesame.PriorSessions, error)
 	ClaimReuseNotice(ctx context.Context, id string, now time.Time) (bool, error)
 }
 
@@ -73,13 +72,6 @@ func NewSessions(cfg SessionsConfig) *Sessions {
 
 // errSessionEnded is the one answer for every refresh that cannot continue.
 var errSessionEnded = sesame.Errorf(sesame.EUnauthorized, "Your session has ended. Sign in again.")
-
-// Prior reads what a sign-in of userID from userAgent needs of the
-// account's sessions: whether the device is new, and where the cap of
-// keep live sessions falls once the new one is added.
-func (s *Sessions) Prior(ctx context.Context, userID, userAgent string, keep int) (sesame.PriorSessions, error) {
-	return s.cfg.Store.PriorSessions(ctx, userID, truncate(userAgent, 512), keep)
-}
 
 // Mint makes a new session of userID and its first refresh token without
 // storing them: package signin writes both in its sign-in transaction.
