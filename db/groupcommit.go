@@ -16,23 +16,33 @@ import (
 // COMMIT and write its B-tree pages to the WAL again, though its rows sit
 // on the same pages as its neighbours' (ids are time-ordered). Here the
 // callers that queued while the previous batch ran share the next one, so
-// a page is written once per batch; an idle server still runs each
-// transaction at once, alone.
+// a page is written once per batch.
+//
+// There is no writer goroutine: a caller that finds no batch running
+// leads, running its own transaction at once in its own goroutine (an
+// idle server pays no hand-off), and when it is done hands the lead to
+// the first caller that queued meanwhile, which runs everything queued
+// as the next batch (LevelDB's writer queue works the same way).
 //
 // Each caller keeps its all-or-nothing: its function runs inside a
 // SAVEPOINT that is rolled back if it answers an error, leaving the
 // others' writes as they were; a failed COMMIT fails every caller of the
 // batch, none of whose writes then exist.
 type groupCommit struct {
-	db      *sql.DB
-	reqs    chan *commitReq
-	quit    chan struct{}
-	done    chan struct{}
-	closing sync.Once
-	// queued, transactions and commits are for tests and metrics.
-	queued, transactions, commits atomic.Int64
-	// checkpointDue asks the writer to finish a checkpoint before its
-	// next batch (see checkpointer).
+	db *sql.DB
+
+	mu sync.Mutex
+	// queue holds the callers waiting for the next batch; leading says a
+	// caller runs a batch now (and will hand the lead on).
+	queue   []*commitReq
+	leading bool
+	closed  bool
+	idle    sync.Cond // signalled when leading ends, for close
+
+	// transactions and commits are for tests and metrics.
+	transactions, commits atomic.Int64
+	// checkpointDue asks the leader to finish a checkpoint before its
+	// batch (see checkpointer).
 	checkpointDue atomic.Bool
 }
 
@@ -44,9 +54,11 @@ type commitReq struct {
 	ctx context.Context
 	fn  func(*txn) error
 	err chan error
+	// lead hands this caller the lead of the next batch.
+	lead chan struct{}
 	// panicked is what fn panicked with, and where: the caller panics
 	// again with it in its own goroutine, where the server's recovery
-	// turns it into a 500, instead of the writer ending the process.
+	// turns it into a 500, instead of a panic in another caller's.
 	panicked *fnPanic
 }
 
@@ -70,71 +82,87 @@ func (r *commitReq) run(tx *txn) (err error) {
 var errClosed = errors.New("database closed")
 
 func newGroupCommit(db *sql.DB) *groupCommit {
-	g := &groupCommit{db: db, reqs: make(chan *commitReq), quit: make(chan struct{}), done: make(chan struct{})}
-	go g.run()
+	g := &groupCommit{db: db}
+	g.idle.L = &g.mu
 	return g
 }
 
 // tx runs fn in the next batch and answers its outcome once the batch
-// has committed or rolled back. A caller whose context ends before its
-// batch starts is not run.
+// has committed or rolled back. A caller whose context has ended when
+// its batch starts is not run.
 func (g *groupCommit) tx(ctx context.Context, fn func(*txn) error) error {
-	r := &commitReq{ctx: ctx, fn: fn, err: make(chan error, 1)}
-	g.queued.Add(1)
-	select {
-	case g.reqs <- r:
-	case <-ctx.Done():
-		g.queued.Add(-1)
-		return ctx.Err()
-	case <-g.quit:
-		g.queued.Add(-1)
+	r := &commitReq{ctx: ctx, fn: fn, err: make(chan error, 1), lead: make(chan struct{}, 1)}
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
 		return errClosed
 	}
-	err := <-r.err
+	g.queue = append(g.queue, r)
+	if !g.leading {
+		g.leading = true
+		g.lead() // unlocks
+	} else {
+		g.mu.Unlock()
+	}
+	select {
+	case <-r.lead:
+		g.mu.Lock()
+		g.lead()
+	case err := <-r.err:
+		return r.answer(err)
+	}
+	return r.answer(<-r.err)
+}
+
+func (r *commitReq) answer(err error) error {
 	if r.panicked != nil {
-		panic(fmt.Sprintf("%v\n\nin the writer:\n%s", r.panicked.value, r.panicked.stack))
+		panic(fmt.Sprintf("%v\n\nin the transaction:\n%s", r.panicked.value, r.panicked.stack))
 	}
 	return err
 }
 
-func (g *groupCommit) close() {
-	g.closing.Do(func() { close(g.quit) })
-	<-g.done
+// lead runs everything queued (up to maxBatch) as one batch, then hands
+// the lead to the first caller queued meanwhile, or ends it. It is called
+// with g.mu held, by the leader, and unlocks it.
+func (g *groupCommit) lead() {
+	n := min(len(g.queue), maxBatch)
+	batch := make([]*commitReq, n)
+	copy(batch, g.queue)
+	g.queue = append(g.queue[:0], g.queue[n:]...)
+	g.mu.Unlock()
+	defer g.handOn()
+	if g.checkpointDue.Swap(false) {
+		// The writer connection is free between batches, and no
+		// other writer runs: this checkpoint copies every frame,
+		// unless the checkpointer's own is running (it then answers
+		// busy) or a reader still reads an old snapshot. Then the
+		// next batch tries again.
+		if all, _, _ := checkpoint(g.db); !all {
+			g.checkpointDue.Store(true)
+		}
+	}
+	g.commit(batch)
 }
 
-func (g *groupCommit) run() {
-	defer close(g.done)
-	batch := make([]*commitReq, 0, maxBatch)
-	for {
-		batch = batch[:0]
-		select {
-		case r := <-g.reqs:
-			g.queued.Add(-1)
-			batch = append(batch, r)
-		case <-g.quit:
-			return
-		}
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-g.reqs:
-				g.queued.Add(-1)
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		if g.checkpointDue.Swap(false) {
-			// The writer connection is free between batches, and no
-			// other writer runs: this checkpoint copies every frame,
-			// unless the checkpointer's own is running (it then answers
-			// busy) or a reader still reads an old snapshot. Then the
-			// next batch tries again.
-			if all, _, _ := checkpoint(g.db); !all {
-				g.checkpointDue.Store(true)
-			}
-		}
-		g.commit(batch)
+// handOn gives the lead to the first caller waiting, or ends it.
+func (g *groupCommit) handOn() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.queue) == 0 {
+		g.leading = false
+		g.idle.Broadcast()
+		return
+	}
+	g.queue[0].lead <- struct{}{}
+}
+
+// close refuses new transactions and waits for the queued ones.
+func (g *groupCommit) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for g.leading {
+		g.idle.Wait()
 	}
 }
 
@@ -224,5 +252,7 @@ func (db *DB) QueuedTransactions() int {
 	if db.commits == nil {
 		return 0
 	}
-	return int(db.commits.queued.Load())
+	db.commits.mu.Lock()
+	defer db.commits.mu.Unlock()
+	return len(db.commits.queue)
 }

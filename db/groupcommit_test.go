@@ -152,3 +152,46 @@ func TestSignInTxPanicStaysWithItsCaller(t *testing.T) {
 		t.Fatalf("the next transaction: %v", err)
 	}
 }
+
+// Close waits for the transactions queued behind a running one, which
+// all commit; a transaction after Close is refused.
+func TestCloseFinishesQueuedTransactions(t *testing.T) {
+	d := dbtest.SQLite(t)
+	ctx := context.Background()
+	u := newUser(t, d, "close@example.com")
+	session := func(id string) sesame.Session {
+		return sesame.Session{ID: id, UserID: u.ID, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour), AuthTime: t0, AMR: []string{"hwk"}}
+	}
+	hold, held := make(chan struct{}), make(chan struct{})
+	errs := make(chan error, 6)
+	go func() {
+		errs <- d.SignInTx(ctx, func(tx *db.Tx) error {
+			close(held)
+			<-hold
+			return tx.CreateSession(ctx, session("c0"), sesame.RandomBytes(32))
+		})
+	}()
+	<-held
+	for i := 1; i <= 5; i++ {
+		go func() {
+			errs <- d.SignInTx(ctx, func(tx *db.Tx) error {
+				return tx.CreateSession(ctx, session(fmt.Sprintf("c%d", i)), sesame.RandomBytes(32))
+			})
+		}()
+	}
+	waitQueued(t, d, 5)
+	closed := make(chan error, 1)
+	go func() { closed <- d.Close() }()
+	close(hold)
+	for range 6 {
+		if err := <-errs; err != nil {
+			t.Errorf("a transaction queued before Close: %v; want committed", err)
+		}
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := d.SignInTx(ctx, func(tx *db.Tx) error { return nil }); err == nil {
+		t.Error("SignInTx after Close succeeded; want it refused")
+	}
+}
