@@ -95,9 +95,7 @@ func (c *checkpointer) run() {
 
 // checkpoint runs a PASSIVE checkpoint and answers whether it copied the
 // whole WAL, and the WAL's length in frames.
-func checkpoint(conn interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) (all bool, frames int, err error) {
+func checkpoint(conn *sql.DB) (all bool, frames int, err error) {
 	var busy, copied int
 	err = conn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
 	return err == nil && busy == 0 && copied == frames, frames, err

@@ -20,9 +20,6 @@ func TestSignInTxGroupCommit(t *testing.T) {
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		u := newUser(t, d, "batch@example.com")
-		session := func(id string) sesame.Session {
-			return sesame.Session{ID: id, UserID: u.ID, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour), AuthTime: t0, AMR: []string{"hwk"}}
-		}
 		errRefused := errors.New("refused after writing")
 
 		// The first transaction holds the writer until the others queued.
@@ -32,7 +29,7 @@ func TestSignInTxGroupCommit(t *testing.T) {
 			first <- d.SignInTx(ctx, func(tx *db.Tx) error {
 				close(held)
 				<-hold
-				return tx.CreateSession(ctx, session("first"), sesame.RandomBytes(32))
+				return tx.CreateSession(ctx, liveSession(u.ID, "first"), sesame.RandomBytes(32))
 			})
 		}()
 		<-held
@@ -46,7 +43,7 @@ func TestSignInTxGroupCommit(t *testing.T) {
 					id = "s00" // a second session with s00's id: a constraint error
 				}
 				errs[i] = d.SignInTx(ctx, func(tx *db.Tx) error {
-					if err := tx.CreateSession(ctx, session(id), sesame.RandomBytes(32)); err != nil {
+					if err := tx.CreateSession(ctx, liveSession(u.ID, id), sesame.RandomBytes(32)); err != nil {
 						return err
 					}
 					if err := tx.InsertAuditEvent(ctx, sesame.AuditEvent{ID: sesame.NewID(), At: t0, Event: "sign_in", Result: "success", UserID: u.ID, Detail: id}); err != nil {
@@ -130,7 +127,7 @@ func TestSignInTxPanicStaysWithItsCaller(t *testing.T) {
 	d := dbtest.SQLite(t)
 	ctx := context.Background()
 	u := newUser(t, d, "panic@example.com")
-	s := sesame.Session{ID: "p1", UserID: u.ID, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour), AuthTime: t0, AMR: []string{"hwk"}}
+	s := liveSession(u.ID, "p1")
 	func() {
 		defer func() {
 			if v := recover(); v == nil {
@@ -159,23 +156,20 @@ func TestCloseFinishesQueuedTransactions(t *testing.T) {
 	d := dbtest.SQLite(t)
 	ctx := context.Background()
 	u := newUser(t, d, "close@example.com")
-	session := func(id string) sesame.Session {
-		return sesame.Session{ID: id, UserID: u.ID, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour), AuthTime: t0, AMR: []string{"hwk"}}
-	}
 	hold, held := make(chan struct{}), make(chan struct{})
 	errs := make(chan error, 6)
 	go func() {
 		errs <- d.SignInTx(ctx, func(tx *db.Tx) error {
 			close(held)
 			<-hold
-			return tx.CreateSession(ctx, session("c0"), sesame.RandomBytes(32))
+			return tx.CreateSession(ctx, liveSession(u.ID, "c0"), sesame.RandomBytes(32))
 		})
 	}()
 	<-held
 	for i := 1; i <= 5; i++ {
 		go func() {
 			errs <- d.SignInTx(ctx, func(tx *db.Tx) error {
-				return tx.CreateSession(ctx, session(fmt.Sprintf("c%d", i)), sesame.RandomBytes(32))
+				return tx.CreateSession(ctx, liveSession(u.ID, fmt.Sprintf("c%d", i)), sesame.RandomBytes(32))
 			})
 		}()
 	}
@@ -194,4 +188,9 @@ func TestCloseFinishesQueuedTransactions(t *testing.T) {
 	if err := d.SignInTx(ctx, func(tx *db.Tx) error { return nil }); err == nil {
 		t.Error("SignInTx after Close succeeded; want it refused")
 	}
+}
+
+// liveSession is a session of userID made at t0, live for an hour.
+func liveSession(userID, id string) sesame.Session {
+	return sesame.Session{ID: id, UserID: userID, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour), AuthTime: t0, AMR: []string{"hwk"}}
 }
